@@ -1,0 +1,26 @@
+"""jconv: N-d convolution for JAX, with its own VJPs, several algorithms, and proofs.
+
+The functional API; `jconv.symbolic` (SymPy) is imported on demand.
+"""
+
+from ._conv import conv as conv
+from ._conv import conv_input_grad as conv_input_grad
+from ._conv import conv_kernel_grad as conv_kernel_grad
+from ._conv import conv_transpose as conv_transpose
+from ._conv import convolve as convolve
+from ._conv import correlate as correlate
+from ._conv import explain as explain
+from ._select import algorithms as algorithms
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "algorithms",
+    "conv",
+    "conv_input_grad",
+    "conv_kernel_grad",
+    "conv_transpose",
+    "convolve",
+    "correlate",
+    "explain",
+]
