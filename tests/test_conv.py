@@ -1,0 +1,243 @@
+"""conv, conv_transpose and the two VJPs against independent oracles.
+
+Oracles: the NumPy direct sums in reference.py, jax.lax, PyTorch (when installed).
+Every algorithm is run on every case it supports.
+"""
+
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+from reference import conv_ref, conv_transpose_ref
+
+import jconv
+from jconv._select import REGISTRY
+from jconv._spec import conv_layer
+
+ALGORITHMS = jconv.algorithms()
+rng = np.random.default_rng(0)
+
+
+def close(a, b, rtol=1e-10):
+    a, b = np.asarray(a), np.asarray(b)
+    assert a.shape == b.shape, (a.shape, b.shape)
+    scale = max(np.abs(b).max(initial=0.0), 1.0)
+    np.testing.assert_allclose(a, b, rtol=0, atol=rtol * scale)
+
+
+def runs(algorithm, fn, *args, **kw):
+    """Call fn with a forced algorithm, skipping when it refuses the configuration."""
+    try:
+        return fn(*args, algorithm=algorithm, **kw)
+    except ValueError as e:
+        if f"algorithm={algorithm!r} cannot" in str(e):
+            pytest.skip(str(e))
+        raise
+
+
+# (x shape, w shape, kwargs) in NCHW; padding given as pairs for the reference.
+CASES = [
+    ((2, 3, 11), (4, 3, 3), dict(stride=2, padding=((1, 2),), dilation=1, groups=1)),
+    ((2, 4, 9, 8), (6, 2, 3, 2), dict(stride=(2, 1), padding=((1, 0), (2, 1)), dilation=(1, 2), groups=2)),
+    ((1, 6, 7, 7), (6, 1, 3, 3), dict(stride=1, padding=((1, 1), (1, 1)), dilation=1, groups=6)),
+    ((2, 3, 8, 9), (6, 1, 3, 3), dict(stride=2, padding=((0, 0), (0, 0)), dilation=2, groups=3)),
+    ((1, 2, 5, 6, 4), (2, 2, 2, 3, 2), dict(stride=(1, 2, 1), padding=((1, 0), (0, 1), (1, 1)), dilation=1, groups=1)),
+    ((2, 2, 10, 9), (3, 2, 3, 3), dict(stride=3, padding=((-1, 2), (2, -2)), dilation=(2, 1), groups=1)),
+    ((3, 8, 6, 5), (8, 2, 1, 1), dict(stride=1, padding=((0, 0), (0, 0)), dilation=1, groups=4)),
+]
+
+
+@functools.cache
+def case_data(case):
+    """Operands of a case and its reference output and VJPs, from the definition.
+
+    The VJPs are read off the reference by linearity: ``dx[i] = <dy, conv(e_i, w)>`` and
+    ``dw[j] = <dy, conv(x, e_j)>`` for one-hot ``e``.
+    """
+    xs, ws, kw = CASES[case]
+    r = np.random.default_rng(case)
+    x, w, b = r.standard_normal(xs), r.standard_normal(ws), r.standard_normal(ws[0])
+    args = (kw["stride"], kw["padding"], kw["dilation"], kw["groups"])
+    y = conv_ref(x, w, b, *args)
+    dy = r.standard_normal(y.shape)
+    dx, dw = np.zeros(xs), np.zeros(ws)
+    for i in np.ndindex(*xs):
+        e = np.zeros(xs)
+        e[i] = 1.0
+        dx[i] = np.sum(dy * conv_ref(e, w, None, *args))
+    for j in np.ndindex(*ws):
+        e = np.zeros(ws)
+        e[j] = 1.0
+        dw[j] = np.sum(dy * conv_ref(x, e, None, *args))
+    return x, w, b, y, dy, dx, dw
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+@pytest.mark.parametrize("case", range(len(CASES)))
+def test_forward_and_vjps_match_reference(algorithm, case):
+    xs, ws, kw = CASES[case]
+    x, w, b, y, dy, dx, dw = case_data(case)
+    close(runs(algorithm, jconv.conv, x, w, b, **kw), y)
+    close(runs(algorithm, jconv.conv_input_grad, dy, w, xs, **kw), dx)
+    close(runs(algorithm, jconv.conv_kernel_grad, x, dy, ws, **kw), dw)
+    # reverse mode of conv agrees with the public VJPs
+    _, pull = jax.vjp(lambda x, w: jconv.conv(x, w, b, algorithm=algorithm, **kw), x, w)
+    gx, gw = pull(dy)
+    close(gx, dx)
+    close(gw, dw)
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+def test_channels_last_matches_channels_first(algorithm):
+    x, w = rng.standard_normal((2, 6, 7, 5)), rng.standard_normal((4, 3, 3, 2))
+    kw = dict(stride=(2, 1), padding=1, dilation=(1, 2), groups=2)
+    ref = conv_ref(x, w, None, kw["stride"], 1, kw["dilation"], kw["groups"])
+    x_l = np.moveaxis(x, 1, -1)
+    w_l = np.transpose(w, (2, 3, 1, 0))
+    y = runs(algorithm, jconv.conv, x_l, w_l, channels_last=True, **kw)
+    close(y, np.moveaxis(ref, 1, -1))
+    close(conv_ref(x_l, w_l, None, kw["stride"], 1, kw["dilation"], kw["groups"], channels_last=True),
+          np.moveaxis(ref, 1, -1))
+    dy = rng.standard_normal(y.shape)
+    gx = jconv.conv_input_grad(dy, w_l, x_l.shape, channels_last=True, **kw)
+    gw = jconv.conv_kernel_grad(x_l, dy, w_l.shape, channels_last=True, **kw)
+    gx_ref, gw_ref = jax.grad(lambda x, w: jnp.vdot(jconv.conv(x, w, **kw), np.moveaxis(dy, -1, 1)), (0, 1))(x, w)
+    close(gx, np.moveaxis(gx_ref, 1, -1))
+    close(gw, np.transpose(gw_ref, (2, 3, 1, 0)))
+
+
+@pytest.mark.parametrize("padding", [0, 2, "valid", "same", "full", (1, 2), ((0, 1), (2, 0))])
+@pytest.mark.parametrize("stride", [1, 2, 3])
+def test_padding_forms(padding, stride):
+    x, w = rng.standard_normal((1, 2, 7, 8)), rng.standard_normal((3, 2, 3, 4))
+    k, d = (3, 4), (1, 2)
+    if padding == "same":
+        pads = []
+        for n, kk, dd in zip((7, 8), k, d):
+            out = -(-n // stride)
+            total = max((out - 1) * stride + dd * (kk - 1) + 1 - n, 0)
+            pads.append((total // 2, total - total // 2))
+        assert jconv.conv(x, w, stride=stride, padding="same", dilation=d).shape[2:] == tuple(
+            -(-n // stride) for n in (7, 8))
+    elif padding == "full":
+        pads = [(dd * (kk - 1),) * 2 for kk, dd in zip(k, d)]
+    elif padding == "valid":
+        pads = [(0, 0)] * 2
+    elif isinstance(padding, int):
+        pads = [(padding, padding)] * 2
+    else:
+        pads = [(p, p) if isinstance(p, int) else p for p in padding]
+    ref = conv_ref(x, w, None, stride, pads, d)
+    close(jconv.conv(x, w, stride=stride, padding=padding, dilation=d), ref)
+
+
+def test_same_padding_matches_lax_and_torch_same():
+    x, w = rng.standard_normal((2, 3, 10, 9)), rng.standard_normal((4, 3, 4, 3))
+    for stride in (1, 2, 3):
+        lax_y = jax.lax.conv_general_dilated(x, w, (stride, stride), "SAME", rhs_dilation=(1, 2))
+        close(jconv.conv(x, w, stride=stride, padding="same", dilation=(1, 2)), lax_y)
+
+
+@pytest.mark.parametrize("mode", ["reflect", "replicate", "circular"])
+def test_padding_modes_match_numpy_pad(mode):
+    np_mode = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}[mode]
+    x, w = rng.standard_normal((2, 4, 6, 7)), rng.standard_normal((2, 2, 3, 3))
+    pads = ((2, 1), (1, 3))
+    xp = np.pad(x, ((0, 0), (0, 0), *pads), mode=np_mode)
+    y = jconv.conv(x, w, padding=pads, padding_mode=mode, groups=2, stride=(1, 2))
+    close(y, conv_ref(xp, w, None, (1, 2), 0, 1, 2))
+    # the input gradient includes the adjoint of the padding
+    dy = rng.standard_normal(y.shape)
+    g = jconv.conv_input_grad(dy, w, x.shape, padding=pads, padding_mode=mode, groups=2, stride=(1, 2))
+    _, pull = jax.vjp(lambda x: jconv.conv(jnp.pad(x, ((0, 0), (0, 0), *pads), mode=np_mode), w,
+                                           groups=2, stride=(1, 2)), x)
+    close(g, pull(dy)[0])
+    gw = jconv.conv_kernel_grad(x, dy, w.shape, padding=pads, padding_mode=mode, groups=2, stride=(1, 2))
+    close(gw, jconv.conv_kernel_grad(xp, dy, w.shape, groups=2, stride=(1, 2)))
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+@pytest.mark.parametrize(
+    "xs,ws,kw",
+    [
+        ((2, 4, 5), (4, 3, 3), dict(stride=2, padding=1, output_padding=1, groups=2)),
+        ((1, 6, 4, 5), (6, 1, 3, 2), dict(stride=(2, 3), padding=(1, 0), output_padding=(1, 2), groups=3, dilation=(1, 2))),
+        ((2, 3, 3, 4), (3, 2, 2, 2), dict(stride=1, padding=((0, 1), (1, 0)), output_padding=(1, 0), dilation=2)),
+        ((1, 2, 3, 2, 3), (2, 2, 3, 2, 2), dict(stride=2, padding=0)),
+    ],
+)
+def test_conv_transpose_matches_reference(algorithm, xs, ws, kw):
+    x, w = rng.standard_normal(xs), rng.standard_normal(ws)
+    b = rng.standard_normal(ws[1] * kw.get("groups", 1))
+    ref = conv_transpose_ref(x, w, b, kw.get("stride", 1), kw.get("padding", 0),
+                             kw.get("output_padding", 0), kw.get("dilation", 1), kw.get("groups", 1))
+    close(runs(algorithm, jconv.conv_transpose, x, w, b, **kw), ref)
+
+
+def test_conv_transpose_is_the_input_gradient_of_conv():
+    w = rng.standard_normal((6, 2, 3, 3))  # conv: 4 -> 6 channels, groups=2
+    x = rng.standard_normal((2, 4, 9, 10))
+    kw = dict(stride=2, padding=1, groups=2)
+    y = jconv.conv(x, w, **kw)
+    dy = rng.standard_normal(y.shape)
+    # output_padding recovers the sizes that stride 2 rounds away: 9 -> 5 -> 9, 10 -> 5 -> 10
+    t = jconv.conv_transpose(dy, w, output_padding=(0, 1), **kw)
+    close(t, jconv.conv_input_grad(dy, w, x.shape, **kw))
+    # channels_last: w stored as the conv's HWIO kernel
+    t_l = jconv.conv_transpose(np.moveaxis(dy, 1, -1), np.transpose(w, (2, 3, 1, 0)),
+                               output_padding=(0, 1), channels_last=True, **kw)
+    close(t_l, np.moveaxis(t, 1, -1))
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+@settings(max_examples=12)
+@given(
+    data=st.data(),
+    nd=st.integers(1, 2),
+    groups=st.integers(1, 3),
+    cpg=st.integers(1, 2),
+    opg=st.integers(1, 2),
+    batch=st.integers(1, 2),
+)
+def test_conv_property_against_reference(algorithm, data, nd, groups, cpg, opg, batch):
+    dims = st.lists(st.integers(1, 3), min_size=nd, max_size=nd)
+    k, s = data.draw(dims, label="kernel"), data.draw(dims, label="stride")
+    d = data.draw(st.lists(st.integers(1, 2), min_size=nd, max_size=nd), label="dilation")
+    n = data.draw(st.lists(st.integers(1, 8), min_size=nd, max_size=nd), label="size")
+    pair = st.tuples(st.integers(-1, 2), st.integers(-1, 2))
+    pads = data.draw(st.lists(pair, min_size=nd, max_size=nd), label="padding")
+    assume(all(m + lo + hi >= dd * (kk - 1) + 1 for m, (lo, hi), kk, dd in zip(n, pads, k, d)))
+    x = rng.integers(-3, 4, (batch, groups * cpg, *n)).astype(np.float64)
+    w = rng.integers(-3, 4, (groups * opg, cpg, *k)).astype(np.float64)
+    ref = conv_ref(x, w, None, s, pads, d, groups)
+    kw = dict(stride=s, padding=pads, dilation=d, groups=groups)
+    close(runs(algorithm, jconv.conv, x, w, **kw), ref, rtol=1e-12)
+    dy = rng.integers(-3, 4, ref.shape).astype(np.float64)
+    # adjoint identities on integer data: <conv(x, w), dy> = <x, dx> = <w, dw>
+    gx = runs(algorithm, jconv.conv_input_grad, dy, w, x.shape, **kw)
+    gw = runs(algorithm, jconv.conv_kernel_grad, x, dy, w.shape, **kw)
+    inner = np.sum(ref * dy)
+    assert np.sum(x * np.asarray(gx)) == pytest.approx(inner, abs=1e-8)
+    assert np.sum(w * np.asarray(gw)) == pytest.approx(inner, abs=1e-8)
+
+
+def test_every_algorithm_is_exercised():
+    # every registered algorithm supports at least one case above
+    specs = []
+    for xs, ws, kw in CASES:
+        spec = conv_layer("t", xs, ws, np.float64, **kw).spec
+        specs += [spec, spec.input_grad(), spec.kernel_grad()]
+    for name, alg in REGISTRY.items():
+        assert any(alg.supports(s) is None for s in specs), name
+
+
+def test_lax_agrees_on_a_grouped_dilated_case():
+    x, w = rng.standard_normal((2, 6, 12, 11)), rng.standard_normal((9, 2, 3, 2))
+    y = jconv.conv(x, w, stride=(2, 3), padding=((2, 1), (0, 3)), dilation=(2, 1), groups=3)
+    ref = jax.lax.conv_general_dilated(x, w, (2, 3), ((2, 1), (0, 3)), rhs_dilation=(2, 1),
+                                       feature_group_count=3)
+    close(y, ref)
