@@ -414,7 +414,12 @@ def _signal_call(fn, a, b, mode, axes, method, conjugate_flip):
         return (a * b).astype(dtype)
     if method != "auto":
         choose(plan.spec, method, "forward", fn)
-    return _signal(a, b, plan=plan, method=method)
+    y = _signal(a, b, plan=plan, method=method)
+    if conjugate_flip and mode == "circular":
+        # convolving with the flipped b lags by len(b) - 1; circular correlation has lag 0
+        shifts = tuple(1 - b.shape[ax] for ax in plan.axes)
+        y = jnp.roll(y, shifts, plan.axes)
+    return y
 
 
 def convolve(a, b, mode="full", *, axes=None, method="auto"):
@@ -429,7 +434,8 @@ def convolve(a, b, mode="full", *, axes=None, method="auto"):
 
     Args:
         a, b: arrays of equal rank. Along the axes not convolved they broadcast
-            (equal lengths, or one of them 1).
+            (equal lengths, or one of them 1) and keep their broadcast length in every
+            mode (SciPy's ``"same"`` would crop them to ``a``'s length).
         mode: ``"full"`` (``n + m - 1``), ``"same"`` (``n``, centred as SciPy does),
             ``"valid"`` (``|n - m| + 1``; one operand must be at least as large as
             the other along every convolved axis) or ``"circular"`` (``n``).
