@@ -513,6 +513,15 @@ def conv_transpose_layer(
                 f"{fn}: output_padding {op} in spatial dim {i} must be smaller than "
                 f"stride ({s}) or dilation ({d})"
             )
+    for i, (m, k, s, d, (lo, hi), op) in enumerate(
+        zip(size, ksize, stride, dilation, pads, output_padding)
+    ):
+        out = (m - 1) * s - lo - hi + d * (k - 1) + op + 1
+        if out < 1:
+            raise ValueError(
+                f"{fn}: padding {(lo, hi)} leaves a non-positive output size {out} in "
+                f"spatial dim {i}"
+            )
     core_pads = tuple(
         (d * (k - 1) - lo, d * (k - 1) - hi + op)
         for k, d, (lo, hi), op in zip(ksize, dilation, pads, output_padding)
