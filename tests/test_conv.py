@@ -165,7 +165,8 @@ def test_padding_modes_match_numpy_pad(mode):
     "xs,ws,kw",
     [
         ((2, 4, 5), (4, 3, 3), dict(stride=2, padding=1, output_padding=1, groups=2)),
-        ((1, 6, 4, 5), (6, 1, 3, 2), dict(stride=(2, 3), padding=(1, 0), output_padding=(1, 2), groups=3, dilation=(1, 2))),
+        ((1, 6, 4, 5), (6, 1, 3, 2),
+         dict(stride=(2, 3), padding=(1, 0), output_padding=(1, 2), groups=3, dilation=(1, 2))),
         ((2, 3, 3, 4), (3, 2, 2, 2), dict(stride=1, padding=((0, 1), (1, 0)), output_padding=(1, 0), dilation=2)),
         ((1, 2, 3, 2, 3), (2, 2, 3, 2, 2), dict(stride=2, padding=0)),
     ],

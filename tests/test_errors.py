@@ -56,7 +56,8 @@ def raises(exc, msg):
         (dict(padding_mode="mirror", padding=1), ValueError,
          "jconv.conv: padding_mode must be one of 'zeros', 'reflect', 'replicate', 'circular', got 'mirror'"),
         (dict(padding_mode="reflect", padding=8), ValueError,
-         "jconv.conv: padding (8, 8) in spatial dim 0 exceeds 7, the most that padding_mode='reflect' allows for input size 8"),
+         "jconv.conv: padding (8, 8) in spatial dim 0 exceeds 7, the most that "
+         "padding_mode='reflect' allows for input size 8"),
         (dict(padding_mode="circular", padding=((-1, 1), 0)), ValueError,
          "jconv.conv: padding (-1, 1) in spatial dim 0 is negative, which padding_mode='circular' does not allow"),
         (dict(algorithm="magic"), ValueError, "jconv.conv: algorithm must be 'auto' or one of 'xla'"),
