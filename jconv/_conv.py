@@ -452,8 +452,8 @@ def convolve(a, b, mode="full", *, axes=None, method="auto"):
 
     Example:
         >>> import jax.numpy as jnp, jconv
-        >>> jconv.convolve(jnp.array([1., 2., 3.]), jnp.array([0., 1., 0.5]))
-        Array([0. , 1. , 2.5, 4. , 1.5], dtype=float32)
+        >>> jconv.convolve(jnp.array([1., 2., 3.]), jnp.array([0., 1., 0.5])).tolist()
+        [0.0, 1.0, 2.5, 4.0, 1.5]
     """
     return _signal_call("jconv.convolve", a, b, mode, axes, method, conjugate_flip=False)
 
@@ -478,8 +478,8 @@ def correlate(a, b, mode="full", *, axes=None, method="auto"):
 
     Example:
         >>> import jax.numpy as jnp, jconv
-        >>> jconv.correlate(jnp.array([1., 2., 3.]), jnp.array([0., 1., 0.5]), "same")
-        Array([2. , 3.5, 3. ], dtype=float32)
+        >>> jconv.correlate(jnp.array([1., 2., 3.]), jnp.array([0., 1., 0.5]), "same").tolist()
+        [2.0, 3.5, 3.0]
     """
     return _signal_call("jconv.correlate", a, b, mode, axes, method, conjugate_flip=True)
 

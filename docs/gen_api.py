@@ -1,0 +1,38 @@
+"""Write docs/api.md from the docstrings of jconv's public functions.
+
+Run: python docs/gen_api.py   (tests check that docs/api.md is up to date)
+"""
+
+from __future__ import annotations
+
+import inspect
+import pathlib
+import sys
+
+HERE = pathlib.Path(__file__).resolve().parent
+
+
+def render() -> str:
+    import jconv
+
+    lines = [
+        "# API reference",
+        "",
+        "Generated from the docstrings by `python docs/gen_api.py`. The symbolic",
+        "module is described in [symbolic.md](symbolic.md).",
+        "",
+    ]
+    for name in sorted(jconv.__all__):
+        obj = getattr(jconv, name)
+        lines += [f"## `jconv.{name}`", "", "```python", f"jconv.{name}{inspect.signature(obj)}", "```", ""]
+        lines += [inspect.cleandoc(obj.__doc__ or ""), ""]
+    return "\n".join(lines)
+
+
+def main() -> int:
+    (HERE / "api.md").write_text(render())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
