@@ -1,0 +1,331 @@
+r"""Checking a numeric bilinear function against its symbolic form, completely.
+
+A bilinear map ``f(a, b)`` is determined by its coefficients
+``f(a, b)[o] = sum_{i, j} C[o, i, j] a[i] b[j]``. Evaluating ``f`` on one-hot
+``a = e_i`` and ``b = e_j`` (entries 0 and 1, exact in floating point) returns the
+column ``C[:, i, j]``; doing so for every ``(i, j)`` recovers ``C`` entry by entry. If
+``f`` is also verified bilinear (on random integers) the recovered ``C`` *is* ``f``,
+so equality with the coefficients of the symbolic expression is a complete check at
+that shape, not a sample.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import numpy as np
+import sympy
+
+from ._arrays import as_object_array, symbols
+from ._result import CheckResult, Timer, verified_for
+
+ROUNDING = 1e-9
+"""Largest error accepted (and reported) on one-hot probes whose exact values are small
+integers: it separates floating-point rounding (algorithms such as FFT or Winograd are
+not bit-exact) from any logical error, which moves a result by at least 1."""
+
+
+def is_refusal(exc: BaseException) -> bool:
+    """True for the ValueError a forced algorithm raises when it cannot run a spec."""
+    return isinstance(exc, ValueError) and "cannot compute" in str(exc)
+
+
+def coefficients(exprs, a_syms, b_syms):
+    """COO coefficients of bilinear expressions: arrays (out, i, j, coef).
+
+    Raises ValueError when a term is not a product of one ``a`` and one ``b`` symbol
+    times a rational number.
+    """
+    a_index = {s: k for k, s in enumerate(a_syms)}
+    b_index = {s: k for k, s in enumerate(b_syms)}
+    out, ia, ib, coef = [], [], [], []
+
+    def split(term):
+        c, factors = term.as_coeff_mul()
+        if len(factors) == 1 and factors[0].is_Pow and factors[0].exp == 2:
+            factors = (factors[0].base, factors[0].base)
+        if len(factors) != 2 or not c.is_Rational:
+            return None
+        if factors[0] in a_index and factors[1] in b_index:
+            return c, a_index[factors[0]], b_index[factors[1]]
+        if factors[1] in a_index and factors[0] in b_index:
+            return c, a_index[factors[1]], b_index[factors[0]]
+        return None
+
+    for o, expr in enumerate(exprs):
+        if expr == 0:
+            continue
+        parts = [split(t) for t in sympy.Add.make_args(expr)]
+        if any(p is None for p in parts):  # not in expanded form: expand once
+            parts = [split(t) for t in sympy.Add.make_args(sympy.expand(expr))]
+        for part in parts:
+            if part is None:
+                raise ValueError(
+                    f"jconv.symbolic: the symbolic form is not bilinear: output {o} is {expr}"
+                )
+            c, i, j = part
+            out.append(o)
+            ia.append(i)
+            ib.append(j)
+            coef.append(sympy.Rational(c))
+    order = np.argsort(np.asarray(ib, dtype=np.int64), kind="stable")
+    as_array = lambda v, dt: np.asarray(v, dtype=dt)[order]  # noqa: E731
+    return (
+        as_array(out, np.int64), as_array(ia, np.int64), as_array(ib, np.int64),
+        np.asarray(coef, dtype=object)[order] if coef else np.zeros(0, object),
+    )
+
+
+def _evaluate(coo, a, b, n_out):
+    """Exact value of the bilinear form on integer vectors (Python ints / Rationals)."""
+    out, ia, ib, coef = coo
+    y = [sympy.S.Zero] * n_out if any(not c.is_Integer for c in coef) else [0] * n_out
+    for o, i, j, c in zip(out, ia, ib, coef):
+        y[o] += (int(c) if c.is_Integer else c) * int(a[i]) * int(b[j])
+    return np.array([float(v) for v in y])
+
+
+@contextlib.contextmanager
+def _x64():
+    import jax
+
+    with jax.enable_x64(True):
+        yield
+
+
+def _as_numpy(y) -> np.ndarray:
+    return np.asarray(y)
+
+
+class BilinearForm:
+    """A symbolic bilinear form read off once: output shape, symbols and coefficients.
+
+    Built from ``symbolic(A, B)`` on symbol arrays of the given shapes; reusable across
+    many numeric functions (e.g. every algorithm) without recomputing the symbolic side.
+    """
+
+    def __init__(self, symbolic, a_shape, b_shape, a_name="a", b_name="b"):
+        self.a_shape, self.b_shape = tuple(a_shape), tuple(b_shape)
+        self.a_name, self.b_name = a_name, b_name
+        A, B = symbols(a_name, self.a_shape), symbols(b_name, self.b_shape)
+        S = as_object_array(symbolic(A, B), "check", "symbolic result")
+        self.out_shape = S.shape
+        self.a_syms = list(as_object_array(A, "check", "A").reshape(-1))
+        self.b_syms = list(as_object_array(B, "check", "B").reshape(-1))
+        self.coo = coefficients(list(S.reshape(-1)), self.a_syms, self.b_syms)
+        self.n_out = int(np.prod(self.out_shape, dtype=np.int64))
+
+    def evaluate(self, a, b) -> np.ndarray:
+        """The exact value on integer vectors, as float64."""
+        return _evaluate(self.coo, a, b, self.n_out)
+
+
+_FORMS: dict = {}
+
+
+def bilinear_form(key, symbolic, a_shape, b_shape, a_name="a", b_name="b") -> BilinearForm:
+    """`BilinearForm`, cached under ``key`` (None: not cached)."""
+    if key is None:
+        return BilinearForm(symbolic, a_shape, b_shape, a_name, b_name)
+    key = (key, tuple(a_shape), tuple(b_shape), a_name, b_name)
+    if key not in _FORMS:
+        _FORMS[key] = BilinearForm(symbolic, a_shape, b_shape, a_name, b_name)
+    return _FORMS[key]
+
+
+def _fmt_index(index) -> str:
+    return "(" + ", ".join(str(int(i)) for i in index) + ")"
+
+
+def check_bilinear_operator(
+    numeric,
+    symbolic,
+    a_shape,
+    b_shape,
+    *,
+    name: str,
+    statement: str,
+    latex: str = "",
+    a_name: str = "a",
+    b_name: str = "b",
+    exact: bool = False,
+    integer: bool = False,
+    seed: int = 0,
+    cache_key=None,
+) -> CheckResult:
+    r"""Check a numeric bilinear function against a symbolic one, completely, at one shape.
+
+    $$f(a, b)[o] = \sum_{i,j} C[o, i, j]\, a_i b_j \quad\text{with } C \text{ read off the
+      symbolic expression and recovered from } f(e_i, e_j)$$
+
+    Three parts, all in float64 (``jax_enable_x64`` is switched on for the duration):
+    (a) agreement on random integer data with the symbolic result evaluated exactly;
+    (b) bilinearity of ``numeric`` on random integers
+    (``f(3 a + 2 a', b) = 3 f(a, b) + 2 f(a', b)`` and likewise in ``b``);
+    (c) one-hot probing: ``numeric(e_i, e_j)`` for every pair (vmapped over ``i``)
+    compared entry by entry with the symbolic coefficients. With ``integer=True``,
+    also (d): on int64 data the result must be the exact integer one (noted, not
+    failed, when the function refuses integer operands).
+
+    Errors below `ROUNDING` on 0/1 probes are reported (and fail only with
+    ``exact=True``): algorithms such as FFT are not bit-exact, while a logical error
+    moves some probe by a whole number.
+
+    Equivalent to comparing ``jax.jacfwd`` in both arguments with the symbolic
+    Jacobian, for a function verified to be bilinear.
+
+    Args:
+        numeric: ``numeric(a, b) -> array``, JAX-traceable (vmap batches the one-hot
+            probes; a function that cannot be traced is probed one call at a time).
+        symbolic: ``symbolic(A, B) -> SymPy array`` of expressions bilinear in the
+            symbol arrays ``A``, ``B`` (or a prepared `BilinearForm`).
+        a_shape, b_shape: the argument shapes.
+        name, statement, latex: what the result reports.
+        a_name, b_name: symbol prefixes.
+        exact: require bit-exact agreement.
+        integer: also run (d).
+        seed: the seed of the random integers.
+        cache_key: a hashable key under which the symbolic form is cached (reuse it
+            when checking many numeric functions against one symbolic form).
+
+    Returns:
+        A `CheckResult`; ``holds`` is None (skipped) when ``numeric`` raises the
+        ValueError of a forced algorithm that refuses the configuration.
+
+    Raises:
+        ValueError: ``symbolic`` does not return a bilinear form.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from jconv.symbolic import convolve
+        >>> r = check_bilinear_operator(
+        ...     lambda a, b: jnp.convolve(a, b), lambda A, B: convolve(A, B), (3,), (2,),
+        ...     name="np.convolve", statement="jnp.convolve is the full convolution")
+        >>> r.holds
+        True
+    """
+    import jax
+    import jax.numpy as jnp
+
+    a_shape, b_shape = tuple(a_shape), tuple(b_shape)
+    scope = verified_for(f"{a_name} {a_shape}, {b_name} {b_shape}")
+    with Timer() as timer, _x64():
+        form = symbolic if isinstance(symbolic, BilinearForm) else bilinear_form(
+            cache_key, symbolic, a_shape, b_shape, a_name, b_name
+        )
+        out_shape, n_out = form.out_shape, form.n_out
+        n_a, n_b = len(form.a_syms), len(form.b_syms)
+        rng = np.random.default_rng(seed)
+        a1, a2 = rng.integers(-9, 10, (2, n_a)).astype(np.float64)
+        b1, b2 = rng.integers(-9, 10, (2, n_b)).astype(np.float64)
+
+        def call(a, b):
+            return numeric(jnp.reshape(a, a_shape), jnp.reshape(b, b_shape))
+
+        def skipped_or_failed(e):
+            if is_refusal(e):
+                return CheckResult(name, statement, None, scope, f"skipped: {e}",
+                                   timer.now, latex)
+            return CheckResult(name, statement, False, scope,
+                               f"the numeric function raised {type(e).__name__}: {e}",
+                               timer.now, latex)
+
+        notes, failures = [], []
+        rows = max(n_a, 3)  # one batch size for every call: a single compilation
+
+        def padded(stack):
+            return np.concatenate([stack, np.zeros((rows - len(stack), n_a))])
+
+        try:
+            jitted = jax.jit(jax.vmap(call, in_axes=(0, None)))
+            first = np.asarray(jitted(padded(np.stack([a1, 3 * a1 + 2 * a2, a2])), b1))
+
+            def batched(ea, eb):
+                return np.asarray(jitted(padded(ea), eb))[: len(ea)]
+        except Exception as e:  # noqa: BLE001 - refusal: skip; else: probe one by one
+            if is_refusal(e):
+                return skipped_or_failed(e)
+            notes.append(f"probed one call at a time ({type(e).__name__} under vmap)")
+
+            def batched(ea, eb):
+                return np.stack([np.asarray(call(row, eb)) for row in ea])
+            try:
+                first = batched(np.stack([a1, 3 * a1 + 2 * a2, a2]), b1)
+            except Exception as e2:  # noqa: BLE001
+                return skipped_or_failed(e2)
+        first = first[:3]
+        if first.shape[1:] != out_shape:
+            return CheckResult(
+                name, statement, False, scope,
+                f"output shape {first.shape[1:]} differs from the symbolic {out_shape}",
+                timer.now, latex,
+            )
+        y, y_mix, y_a2 = (v.reshape(-1) for v in first)
+        # (a) integer data against the symbolic result evaluated exactly
+        ref = form.evaluate(a1, b1)
+        scale = max(float(np.max(np.abs(ref), initial=1.0)), 1.0)
+        err_a = float(np.max(np.abs(y - ref), initial=0.0))
+        if err_a > 100 * ROUNDING * scale or (exact and err_a):
+            failures.append(f"integer data: max error {err_a:g} against the symbolic result")
+        # (b) bilinearity on random integers
+        more = batched(a1[None], 3 * b1 - 2 * b2).reshape(-1)
+        y_b2 = batched(a1[None], b2).reshape(-1)
+        err_b = float(max(
+            np.max(np.abs(y_mix - 3 * y - 2 * y_a2), initial=0.0),
+            np.max(np.abs(more - 3 * y + 2 * y_b2), initial=0.0),
+        ))
+        if err_b > 1000 * ROUNDING * scale or (exact and err_b):
+            failures.append(f"bilinearity: max defect {err_b:g}")
+        # (c) one-hot probing: vmapped over a's one-hots, one call per one-hot of b
+        out, ia, ib, coef = form.coo
+        coef_f = np.array([float(c) for c in coef])
+        starts = np.searchsorted(ib, np.arange(n_b + 1))
+        eye_a = np.eye(n_a)
+        err_c, mismatches = 0.0, []
+        for j in range(n_b):
+            e_j = np.zeros(n_b)
+            e_j[j] = 1.0
+            got = batched(eye_a, e_j).reshape(n_a, n_out)
+            expected = np.zeros((n_a, n_out))
+            lo, hi = starts[j], starts[j + 1]
+            np.add.at(expected, (ia[lo:hi], out[lo:hi]), coef_f[lo:hi])
+            diff = np.abs(got - expected)
+            worst = float(diff.max(initial=0.0))
+            err_c = max(err_c, worst)
+            if (worst > ROUNDING or (exact and worst)) and len(mismatches) < 3:
+                for i, o in zip(*np.nonzero(diff > (0 if exact else ROUNDING))):
+                    if len(mismatches) == 3:
+                        break
+                    mismatches.append(
+                        f"coefficient of {form.a_syms[i]}*{form.b_syms[j]} in output "
+                        f"{_fmt_index(np.unravel_index(o, out_shape))}: symbolic "
+                        f"{expected[i, o]:g}, numeric {got[i, o]:g}"
+                    )
+        if mismatches:
+            failures.append("one-hot probing: " + "; ".join(mismatches))
+        # (d) integer operands must give the exact integer result
+        if integer and not failures:
+            try:
+                yi = np.asarray(numeric(jnp.asarray(a1.reshape(a_shape), jnp.int64),
+                                        jnp.asarray(b1.reshape(b_shape), jnp.int64)))
+                if not np.array_equal(yi.reshape(-1), ref.astype(np.int64)):
+                    failures.append("int64 operands: the result is not the exact integer one")
+                else:
+                    notes.append("int64 operands give the exact integer result")
+            except Exception as e:  # noqa: BLE001
+                if not is_refusal(e):
+                    failures.append(f"int64 operands raised {type(e).__name__}: {e}")
+                else:
+                    notes.append("refuses int64 operands")
+        worst = max(err_a, err_b, err_c)
+        exactness = "bit-exact" if worst == 0 else f"within float64 rounding (max error {worst:.2g})"
+    if failures:
+        details = "; ".join(failures)
+    else:
+        details = (
+            f"one-hot probing recovered the whole operator ({n_a} x {n_b} probes, "
+            f"{len(coef)} nonzero coefficients), equal to the symbolic one entry by entry; "
+            f"agrees on integer data and is bilinear; {exactness}"
+            + ("; " + "; ".join(notes) if notes else "")
+        )
+    return CheckResult(name, statement, not failures, scope, details, timer.elapsed, latex)

@@ -1,0 +1,492 @@
+r"""Reference semantics: every convolution computed from its defining sum.
+
+Nothing here calls the numeric code. Argument validation (and its error messages) is
+delegated to the public rules of `jconv._spec`, so a call that the numeric function
+rejects is rejected here with the same message; the padding, the output sizes and the
+sums themselves are derived again, independently, in this module.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import sympy
+
+from .._spec import conv_layer, conv_transpose_layer, signal_plan
+from ._arrays import add, as_object_array, to_sympy_array
+
+# ---------------------------------------------------------------------------------------
+# Arguments (already validated by jconv._spec; re-derived here)
+# ---------------------------------------------------------------------------------------
+
+
+def per_dim(value, nd: int) -> tuple[int, ...]:
+    """An int or a sequence of ``nd`` ints, as a tuple."""
+    if isinstance(value, (int, np.integer)):
+        return (int(value),) * nd
+    return tuple(int(v) for v in value)
+
+
+def resolve_padding(padding, sizes, kernel, stride, dilation) -> tuple[tuple[int, int], ...]:
+    """(low, high) per spatial dim for `conv`'s ``padding`` argument.
+
+    ``"same"`` is XLA's SAME: output ``ceil(n / s)``, total padding
+    ``max((ceil(n / s) - 1) s + d (k - 1) + 1 - n, 0)``, the odd element at the high end.
+    """
+    nd = len(sizes)
+    if isinstance(padding, str):
+        mode = padding.lower()
+        if mode == "valid":
+            return ((0, 0),) * nd
+        if mode == "full":
+            return tuple((d * (k - 1), d * (k - 1)) for k, d in zip(kernel, dilation))
+        pairs = []
+        for n, k, s, d in zip(sizes, kernel, stride, dilation):
+            out = -(-n // s)
+            total = max((out - 1) * s + d * (k - 1) + 1 - n, 0)
+            pairs.append((total // 2, total - total // 2))
+        return tuple(pairs)
+    if isinstance(padding, (int, np.integer)):
+        return ((int(padding), int(padding)),) * nd
+    pairs = []
+    for p in padding:
+        if isinstance(p, (int, np.integer)):
+            pairs.append((int(p), int(p)))
+        else:
+            pairs.append((int(p[0]), int(p[1])))
+    return tuple(pairs)
+
+
+def conv_out_size(n: int, k: int, s: int, d: int, lo: int, hi: int) -> int:
+    """Number of windows: ``floor((n + lo + hi - d (k - 1) - 1) / s) + 1``."""
+    return (n + lo + hi - d * (k - 1) - 1) // s + 1
+
+
+def source_index(i: int, n: int, lo: int, mode: str) -> int | None:
+    """Position ``i`` of the padded input -> position in the input, or None for a zero.
+
+    ``zeros``: outside the input is zero; ``circular``: periodic; ``replicate``: the
+    nearest edge sample; ``reflect``: mirrored about the edge samples (no repeat).
+    """
+    j = i - lo
+    if mode == "zeros":
+        return j if 0 <= j < n else None
+    if mode == "circular":
+        return j % n
+    if mode == "replicate":
+        return min(max(j, 0), n - 1)
+    if n == 1:  # reflect
+        return 0
+    period = 2 * (n - 1)
+    j %= period
+    return j if j < n else period - j
+
+
+def conv_taps(sizes, kernel, stride, dilation, pads, mode):
+    """Per dim and output position: the (tap, input position) pairs of the window.
+
+    Returns ``(out_sizes, tables)`` with ``tables[dim][p] = [(t, i), ...]``: output
+    position ``p`` reads input position ``i`` with kernel tap ``t``; taps that fall on
+    zero padding are left out.
+    """
+    out, tables = [], []
+    for n, k, s, d, (lo, hi) in zip(sizes, kernel, stride, dilation, pads):
+        o = conv_out_size(n, k, s, d, lo, hi)
+        out.append(o)
+        table = []
+        for p in range(o):
+            pairs = []
+            for t in range(k):
+                i = source_index(p * s + t * d, n, lo, mode)
+                if i is not None:
+                    pairs.append((t, i))
+            table.append(pairs)
+        tables.append(table)
+    return tuple(out), tables
+
+
+def window(tables, p):
+    """All (taps, input position) pairs of the N-d window at output position ``p``."""
+    result = []
+    for combo in itertools.product(*(tables[i][pi] for i, pi in enumerate(p))):
+        result.append((tuple(c[0] for c in combo), tuple(c[1] for c in combo)))
+    return result
+
+
+# ---------------------------------------------------------------------------------------
+# conv
+# ---------------------------------------------------------------------------------------
+
+
+def conv_setup(fn, x_shape, w_shape, bias_shape, kw):
+    """Validate with the spec's rules, then re-derive the layer in channels-first form."""
+    conv_kw = dict(kw)
+    conv_layer(fn, x_shape, w_shape, np.float64, bias_shape=bias_shape, **conv_kw)
+    channels_last = bool(conv_kw.get("channels_last", False))
+    nd = len(x_shape) - 2
+    if channels_last:
+        sizes, kernel = tuple(x_shape[1:-1]), tuple(w_shape[:-2])
+    else:
+        sizes, kernel = tuple(x_shape[2:]), tuple(w_shape[2:])
+    stride = per_dim(conv_kw.get("stride", 1), nd)
+    dilation = per_dim(conv_kw.get("dilation", 1), nd)
+    pads = resolve_padding(conv_kw.get("padding", 0), sizes, kernel, stride, dilation)
+    return dict(
+        sizes=sizes, kernel=kernel, stride=stride, dilation=dilation, pads=pads,
+        groups=int(conv_kw.get("groups", 1)), mode=conv_kw.get("padding_mode", "zeros"),
+        channels_last=channels_last,
+    )
+
+
+def conv_first(x: np.ndarray, w: np.ndarray, channels_last: bool):
+    """(N, *S, C), (*K, I, O) -> (N, C, *S), (O, I, *K) when channels_last."""
+    if not channels_last:
+        return x, w
+    nd = x.ndim - 2
+    return np.moveaxis(x, -1, 1), np.transpose(w, (nd + 1, nd, *range(nd)))
+
+
+def conv_objects(x, w, bias, setup) -> np.ndarray:
+    """The defining sum on object arrays in channels-first layout."""
+    n_batch, c_in = x.shape[:2]
+    c_out, c_group = w.shape[:2]
+    out, tables = conv_taps(
+        setup["sizes"], setup["kernel"], setup["stride"], setup["dilation"],
+        setup["pads"], setup["mode"],
+    )
+    og = c_out // setup["groups"]
+    y = np.empty((n_batch, c_out, *out), dtype=object)
+    for p in itertools.product(*(range(o) for o in out)):
+        pairs = window(tables, p)
+        for o in range(c_out):
+            first = (o // og) * c_group
+            for n in range(n_batch):
+                terms = [
+                    w[(o, c, *t)] * x[(n, first + c, *i)]
+                    for c in range(c_group)
+                    for t, i in pairs
+                ]
+                value = add(terms)
+                if bias is not None:
+                    value = value + bias[o]
+                y[(n, o, *p)] = value
+    return y
+
+
+def conv(x, w, bias=None, **conv_kwargs) -> sympy.Array:
+    r"""The convolution layer (a cross-correlation) from its defining sum, on SymPy arrays.
+
+    $$y[n, o, p] = b[o] + \sum_{c=0}^{C_{in}/G - 1} \sum_{t}
+      w[o, c, t]\; \tilde x[n,\; g(o) \tfrac{C_{in}}{G} + c,\; p s + t d]$$
+
+    with ``g(o) = floor(o / (C_out / G))`` the group of output channel ``o`` and
+    ``x~`` the input padded by ``padding`` with ``padding_mode`` (zeros, reflect,
+    replicate or circular; a negative padding crops). The reference semantics of
+    `jconv.conv`: it shares no code with the numeric algorithms.
+
+    Equivalent to ``jconv.conv(x, w, bias, **conv_kwargs)``, to
+    ``torch.nn.functional.conv{1,2,3}d`` and to ``jax.lax.conv_general_dilated``, but
+    on symbols (or any SymPy numbers).
+
+    Args:
+        x: ``(N, C_in, *spatial)`` (or ``(N, *spatial, C_in)`` with ``channels_last``):
+            a SymPy array, nested lists or a NumPy (object) array.
+        w: ``(C_out, C_in // groups, *kernel)`` (or ``(*kernel, C_in // groups, C_out)``).
+        bias: optional ``(C_out,)``.
+        **conv_kwargs: ``stride``, ``padding`` (int, per dim, ``(low, high)`` pairs,
+            ``"valid"``, ``"same"``, ``"full"``), ``dilation``, ``groups``,
+            ``padding_mode``, ``channels_last``, exactly as for `jconv.conv`.
+
+    Returns:
+        A ``sympy.ImmutableDenseNDimArray`` ``(N, C_out, *out)`` (or channels last) of
+        expanded expressions.
+
+    Raises:
+        TypeError, ValueError: the same argument errors as `jconv.conv`.
+
+    Example:
+        >>> from jconv.symbolic import symbols, conv
+        >>> conv(symbols("x", (1, 1, 3)), symbols("w", (1, 1, 2)))
+        [[[w_0_0_0*x_0_0_0 + w_0_0_1*x_0_0_1, w_0_0_0*x_0_0_1 + w_0_0_1*x_0_0_2]]]
+    """
+    fn = "jconv.symbolic.conv"
+    x = as_object_array(x, fn, "x")
+    w = as_object_array(w, fn, "w")
+    b = None if bias is None else as_object_array(bias, fn, "bias")
+    setup = conv_setup(fn, x.shape, w.shape, None if b is None else b.shape, conv_kwargs)
+    xf, wf = conv_first(x, w, setup["channels_last"])
+    y = conv_objects(xf, wf, b, setup)
+    if setup["channels_last"]:
+        y = np.moveaxis(y, 1, -1)
+    return to_sympy_array(y)
+
+
+# ---------------------------------------------------------------------------------------
+# conv_transpose
+# ---------------------------------------------------------------------------------------
+
+
+def transpose_setup(fn, x_shape, w_shape, bias_shape, kw):
+    """Validate with the spec's rules, then re-derive the transposed layer."""
+    kw = dict(kw)
+    conv_transpose_layer(fn, x_shape, w_shape, np.float64, bias_shape=bias_shape, **kw)
+    channels_last = bool(kw.get("channels_last", False))
+    nd = len(x_shape) - 2
+    if channels_last:
+        sizes, kernel = tuple(x_shape[1:-1]), tuple(w_shape[:-2])
+    else:
+        sizes, kernel = tuple(x_shape[2:]), tuple(w_shape[2:])
+    stride = per_dim(kw.get("stride", 1), nd)
+    dilation = per_dim(kw.get("dilation", 1), nd)
+    output_padding = per_dim(kw.get("output_padding", 0), nd)
+    padding = kw.get("padding", 0)
+    if isinstance(padding, str):  # only "valid" passes validation
+        padding = 0
+    pads = resolve_padding(padding, sizes, kernel, stride, dilation)
+    out = tuple(
+        (n - 1) * s - lo - hi + d * (k - 1) + op + 1
+        for n, k, s, d, (lo, hi), op in zip(sizes, kernel, stride, dilation, pads, output_padding)
+    )
+    return dict(
+        sizes=sizes, kernel=kernel, stride=stride, dilation=dilation, pads=pads, out=out,
+        groups=int(kw.get("groups", 1)), channels_last=channels_last,
+    )
+
+
+def transpose_taps(setup):
+    """Per dim and output position ``q``: pairs (tap t, input i) with ``i s + t d = q + lo``."""
+    tables = []
+    for n, k, s, d, (lo, _), o in zip(
+        setup["sizes"], setup["kernel"], setup["stride"], setup["dilation"], setup["pads"],
+        setup["out"],
+    ):
+        table = []
+        for q in range(o):
+            pairs = []
+            for t in range(k):
+                num = q + lo - t * d
+                if num % s == 0 and 0 <= num // s < n:
+                    pairs.append((t, num // s))
+            table.append(pairs)
+        tables.append(table)
+    return tables
+
+
+def conv_transpose_objects(x, w, bias, setup) -> np.ndarray:
+    """The scatter definition, gathered per output, on channels-first object arrays."""
+    n_batch, c_in = x.shape[:2]
+    c_out_group = w.shape[1]
+    groups = setup["groups"]
+    c_in_group = c_in // groups
+    tables = transpose_taps(setup)
+    y = np.empty((n_batch, c_out_group * groups, *setup["out"]), dtype=object)
+    for q in itertools.product(*(range(o) for o in setup["out"])):
+        pairs = window(tables, q)
+        for g in range(groups):
+            for o in range(c_out_group):
+                for n in range(n_batch):
+                    terms = [
+                        x[(n, g * c_in_group + c, *i)] * w[(g * c_in_group + c, o, *t)]
+                        for c in range(c_in_group)
+                        for t, i in pairs
+                    ]
+                    value = add(terms)
+                    if bias is not None:
+                        value = value + bias[g * c_out_group + o]
+                    y[(n, g * c_out_group + o, *q)] = value
+    return y
+
+
+def conv_transpose(x, w, bias=None, **kwargs) -> sympy.Array:
+    r"""The transposed convolution from its defining (scatter) sum, on SymPy arrays.
+
+    Every input sample scatters a copy of the kernel, scaled by it, into the output:
+
+    $$y[n, g \tfrac{C_{out}}{G} + o, q] = b + \sum_{c, t, i\,:\; i s + t d = q + lo}
+      x[n, g \tfrac{C_{in}}{G} + c, i]\; w[g \tfrac{C_{in}}{G} + c, o, t]$$
+
+    with output length ``(n - 1) s - lo - hi + d (k - 1) + output_padding + 1`` per dim.
+    No kernel flip appears in this definition; that the result is the adjoint of
+    `conv` is a theorem (`check_adjoint`), not an assumption.
+
+    Equivalent to ``jconv.conv_transpose`` and ``torch.nn.functional.conv_transpose{1,2,3}d``.
+
+    Args:
+        x: ``(N, C_in, *spatial)`` (or channels last).
+        w: ``(C_in, C_out // groups, *kernel)`` (or ``(*kernel, C_out // groups, C_in)``).
+        bias: optional ``(C_out,)``.
+        **kwargs: ``stride``, ``padding`` (int, per dim, pairs or ``"valid"``),
+            ``output_padding``, ``dilation``, ``groups``, ``channels_last``.
+
+    Returns:
+        A ``sympy.ImmutableDenseNDimArray`` ``(N, C_out, *out)`` (or channels last).
+
+    Raises:
+        TypeError, ValueError: the same argument errors as `jconv.conv_transpose`.
+
+    Example:
+        >>> from jconv.symbolic import symbols, conv_transpose
+        >>> conv_transpose(symbols("y", (1, 1, 2)), symbols("w", (1, 1, 2)))
+        [[[w_0_0_0*y_0_0_0, w_0_0_0*y_0_0_1 + w_0_0_1*y_0_0_0, w_0_0_1*y_0_0_1]]]
+    """
+    fn = "jconv.symbolic.conv_transpose"
+    x = as_object_array(x, fn, "x")
+    w = as_object_array(w, fn, "w")
+    b = None if bias is None else as_object_array(bias, fn, "bias")
+    setup = transpose_setup(fn, x.shape, w.shape, None if b is None else b.shape, kwargs)
+    xf, wf = conv_first(x, w, setup["channels_last"])
+    y = conv_transpose_objects(xf, wf, b, setup)
+    if setup["channels_last"]:
+        y = np.moveaxis(y, 1, -1)
+    return to_sympy_array(y)
+
+
+# ---------------------------------------------------------------------------------------
+# convolve / correlate
+# ---------------------------------------------------------------------------------------
+
+
+def signal_pairs(n: int, m: int, mode: str, correlate: bool):
+    """For one convolved axis: per output index, the pairs (index into a, index into b).
+
+    Convolution: ``full[k] = sum_j a[k - j] b[j]``; correlation (lag ``k - (m - 1)``):
+    ``full[k] = sum_j a[k - (m - 1) + j] conj(b[j])``. ``same`` keeps ``n`` outputs
+    starting at ``(m - 1) // 2``, ``valid`` keeps ``|n - m| + 1`` starting at
+    ``min(n, m) - 1``; ``circular`` keeps ``n`` outputs with ``a`` indexed mod ``n``
+    (``a[(k - j) mod n]``, and for correlation lag ``k``: ``a[(k + j) mod n]``).
+    """
+    def a_index(k, j):
+        return k - (m - 1) + j if correlate else k - j
+
+    if mode == "circular":
+        if correlate:  # lag 0 at k = 0
+            return [[((k + j) % n, j) for j in range(m)] for k in range(n)]
+        return [[((k - j) % n, j) for j in range(m)] for k in range(n)]
+    full = [
+        [(a_index(k, j), j) for j in range(m) if 0 <= a_index(k, j) < n]
+        for k in range(n + m - 1)
+    ]
+    if mode == "full":
+        return full
+    if mode == "same":
+        start = (m - 1) // 2
+        return full[start:start + n]
+    start = min(n, m) - 1
+    return full[start:start + abs(n - m) + 1]
+
+
+def signal_objects(a, b, mode, axes, correlate: bool) -> np.ndarray:
+    """The defining sum of `convolve` / `correlate` on object arrays."""
+    nd = a.ndim
+    if correlate:
+        b = np.frompyfunc(sympy.conjugate, 1, 1)(b) if b.size else b
+    pairs = {ax: signal_pairs(a.shape[ax], b.shape[ax], mode, correlate) for ax in axes}
+    out_shape = tuple(
+        len(pairs[ax]) if ax in axes else max(a.shape[ax], b.shape[ax]) for ax in range(nd)
+    )
+    y = np.empty(out_shape, dtype=object)
+    for idx in itertools.product(*(range(s) for s in out_shape)):
+        lists = []
+        for ax in range(nd):
+            if ax in axes:
+                lists.append(pairs[ax][idx[ax]])
+            else:
+                ia = idx[ax] if a.shape[ax] > 1 else 0
+                ib = idx[ax] if b.shape[ax] > 1 else 0
+                lists.append([(ia, ib)])
+        terms = [
+            a[tuple(c[0] for c in combo)] * b[tuple(c[1] for c in combo)]
+            for combo in itertools.product(*lists)
+        ]
+        y[idx] = add(terms)
+    return y
+
+
+def _signal(fn, a, b, mode, axes, correlate):
+    a = as_object_array(a, fn, "a")
+    b = as_object_array(b, fn, "b")
+    plan = signal_plan(fn, a.shape, b.shape, mode, axes, np.float64)
+    return to_sympy_array(signal_objects(a, b, mode, plan.axes, correlate))
+
+
+def convolve(a, b, mode: str = "full", *, axes=None) -> sympy.Array:
+    r"""Signal-processing convolution from its defining sum, on SymPy arrays.
+
+    $$(a * b)[k] = \sum_j a[k - j]\, b[j]$$
+
+    per convolved axis (a product of such sums in N-d), over the pairs where both
+    indices are in range; ``"circular"`` reads ``a[(k - j) \bmod n]``. The other axes
+    broadcast (equal lengths, or 1).
+
+    Equivalent to ``jconv.convolve`` and ``scipy.signal.convolve(a, b, mode)``.
+
+    Args:
+        a, b: arrays of equal rank (SymPy arrays, nested lists, NumPy arrays).
+        mode: ``"full"`` (``n + m - 1``), ``"same"`` (``n``, centred as SciPy does),
+            ``"valid"`` (``|n - m| + 1``) or ``"circular"`` (``n``).
+        axes: the convolved axes; all when None.
+
+    Returns:
+        A ``sympy.ImmutableDenseNDimArray``.
+
+    Raises:
+        TypeError, ValueError: the same argument errors as `jconv.convolve`.
+
+    Example:
+        >>> from jconv.symbolic import symbols, convolve
+        >>> convolve(symbols("a", (2,)), symbols("b", (2,)))
+        [a_0*b_0, a_0*b_1 + a_1*b_0, a_1*b_1]
+    """
+    return _signal("jconv.symbolic.convolve", a, b, mode, axes, correlate=False)
+
+
+def correlate(a, b, mode: str = "full", *, axes=None) -> sympy.Array:
+    r"""Signal-processing cross-correlation from its defining sum, on SymPy arrays.
+
+    $$(a \star b)[k] = \sum_j a[k - (m - 1) + j]\; \overline{b[j]}$$
+
+    (the lag is ``k - (m - 1)``; ``m`` the length of ``b``), cropped for ``"same"`` and
+    ``"valid"`` exactly as `convolve`. ``"circular"`` has lag ``k`` at output ``k``:
+    $(a \star b)[k] = \sum_j a[(k + j) \bmod n]\, \overline{b[j]}$.
+    Defined directly, not through `convolve`: that ``correlate(a, b) ==
+    convolve(a, conj(flip(b)))`` is checked by `check_flip_identity`.
+
+    Equivalent to ``jconv.correlate`` and ``scipy.signal.correlate(a, b, mode)``.
+
+    Args:
+        a, b, mode, axes: as for `convolve`.
+
+    Returns:
+        A ``sympy.ImmutableDenseNDimArray``.
+
+    Raises:
+        TypeError, ValueError: the same argument errors as `jconv.correlate`.
+
+    Example:
+        >>> from jconv.symbolic import symbols, correlate
+        >>> correlate(symbols("a", (2,)), symbols("b", (2,)))
+        [a_0*b_1, a_0*b_0 + a_1*b_1, a_1*b_0]
+    """
+    return _signal("jconv.symbolic.correlate", a, b, mode, axes, correlate=True)
+
+
+def signal_out_shape(a_shape, b_shape, mode, axes) -> tuple[int, ...]:
+    """Output shape of `convolve`/`correlate` from the mode rules."""
+    out = []
+    for ax, (n, m) in enumerate(zip(a_shape, b_shape)):
+        if ax not in axes:
+            out.append(max(n, m))
+        elif mode == "full":
+            out.append(n + m - 1)
+        elif mode == "valid":
+            out.append(abs(n - m) + 1)
+        else:
+            out.append(n)
+    return tuple(out)
+
+
+def numel(shape) -> int:
+    """Number of entries of an array of ``shape``."""
+    return math.prod(shape)
