@@ -14,6 +14,15 @@ from ._select import algorithms as algorithms
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name):
+    """Import `jconv.symbolic` (which needs SymPy) on first access, not with jconv."""
+    if name == "symbolic":
+        import importlib
+
+        return importlib.import_module(".symbolic", __name__)
+    raise AttributeError(f"module 'jconv' has no attribute {name!r}")
+
 __all__ = [
     "algorithms",
     "conv",
