@@ -1,0 +1,40 @@
+"""Output sizes: floor((n + lo + hi - d(k-1) - 1)/s) + 1, and the transposed inverse.
+
+    conv:            O = floor((n + lo + hi - d(k - 1) - 1) / s) + 1
+    SAME padding:    O = ceil(n / s)
+    conv_transpose:  n_T = (O - 1) s - lo - hi + d(k - 1) + output_padding + 1
+                     = n   when output_padding = (n + lo + hi - d(k - 1) - 1) mod s
+    signals:         full n + m - 1, same n, valid |n - m| + 1, circular n
+
+Proved with symbolic sizes (division with remainder: floor(a/s) = (a - r)/s, 0 <= r < s);
+verified exhaustively on a grid against counting windows; every numeric algorithm's
+output shapes are compared with the formulas.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from _common import Proof, parse, parser
+
+SIZES = {"max_n": (10, 6, "largest input length on the grid")}
+
+
+def main(argv=None) -> int:
+    args = parse(parser(__doc__, SIZES), argv)
+    from jconv import symbolic as S
+
+    proof = Proof(__doc__, f"the grid n <= {args.max_n}, k <= 4, s <= 3, d <= 3, pad <= 2")
+    proof.section("symbolic sizes")
+    proof.check(S.prove_output_size())
+    proof.check(S.prove_same_padding())
+    proof.check(S.prove_transpose_size())
+    proof.section("exhaustive grid")
+    proof.check(S.check_output_sizes(max_n=args.max_n))
+    proof.section("numeric shapes, every algorithm")
+    proof.numeric(args, lambda alg: S.check_shapes_numeric(algorithm=alg))
+    return proof.finish(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
