@@ -84,6 +84,8 @@ def as_object_array(a, fn: str, name: str) -> np.ndarray:
         raise ValueError(f"{fn}: {name} is not a regular (rectangular) array: {e}") from None
     if arr.dtype != object:
         raise TypeError(f"{fn}: {name} must be array-like, got {type(a).__name__}")
+    if any(isinstance(e, (list, tuple, np.ndarray)) for e in arr.flat):
+        raise ValueError(f"{fn}: {name} is not a regular (rectangular) array")
     if arr.size:
         arr = _sympify(arr).astype(object)
     return arr
