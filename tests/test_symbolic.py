@@ -317,3 +317,32 @@ def test_check_result_and_combine():
     assert both.holds is False and "c: FAILS (broken)" in both.details
     assert S.combine("b", "B", [b]).holds is None
     assert a.to_dict()["scope"] == S.ALL_SIZES and "**a**" in a.to_markdown()
+
+
+# -- documentation ----------------------------------------------------------------------
+
+
+def test_docstring_examples_run():
+    import doctest
+    import importlib
+    import pkgutil
+
+    failed = attempted = 0
+    for info in pkgutil.iter_modules(S.__path__):
+        module = importlib.import_module(f"jconv.symbolic.{info.name}")
+        result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
+        failed, attempted = failed + result.failed, attempted + result.attempted
+    result = doctest.testmod(S, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert failed + result.failed == 0 and attempted > 50
+
+
+def test_every_public_name_is_documented():
+    import pathlib
+
+    text = (pathlib.Path(__file__).resolve().parent.parent / "docs" / "symbolic.md").read_text()
+    for name in S.__all__:
+        assert f"`{name}`" in text, f"{name} is missing from docs/symbolic.md"
+        obj = getattr(S, name)
+        if callable(obj):
+            doc = obj.__doc__ or ""
+            assert "Example" in doc and len(doc.strip().splitlines()) > 3, name

@@ -28,10 +28,27 @@ def _split_sum(S: Sum):
 
 
 def normalize_sums(expr):
-    """Distribute every ``Sum`` over the terms of its summand and pull constants out.
+    r"""Distribute every ``Sum`` over the terms of its summand and pull constants out.
+
+    $$\sum_t (\alpha f_t + \beta g_t) \;\to\; \alpha \sum_t f_t + \beta \sum_t g_t$$
 
     The normal form used to compare sums of symbolic length: it uses only linearity
-    of finite sums (``sum (a f + b g) = a sum f + b sum g``).
+    of finite sums, repeatedly, through nested sums.
+
+    Equivalent to ``Sum.expand()`` followed by ``sympy.simplify.simplify.factor_sum``
+    on every term.
+
+    Args:
+        expr: a SymPy expression containing ``Sum`` objects.
+
+    Returns:
+        The normalised expression.
+
+    Example:
+        >>> import sympy
+        >>> f, t, n, a = sympy.Function("f"), *sympy.symbols("t n a")
+        >>> normalize_sums(sympy.Sum(a * f(t) + f(t), (t, 0, n)))
+        a*Sum(f(t), (t, 0, n)) + Sum(f(t), (t, 0, n))
     """
     expr = sympy.expand(expr)
     previous = None
@@ -574,7 +591,31 @@ def _compare(lhs, rhs):
 
 
 def numeric_law(name, statement, scope, latex, compute, data="random integers") -> CheckResult:
-    """Run ``compute() -> (lhs, rhs)`` in float64; a refusing algorithm is a skip."""
+    r"""Check a numeric identity ``lhs == rhs`` computed by ``compute()``, in float64.
+
+    $$\max |\text{lhs} - \text{rhs}| \le 10^{-9} \max(1, \max|\text{rhs}|)$$
+
+    ``jax_enable_x64`` is on while ``compute`` runs. A ValueError of a forced
+    algorithm that refuses the configuration gives a skipped result; any other
+    exception fails.
+
+    Equivalent to ``numpy.testing.assert_allclose`` with the verdict as a `CheckResult`.
+
+    Args:
+        name, statement, scope, latex: what the result reports.
+        compute: a function returning ``(lhs, rhs)`` arrays.
+        data: how the data are described in the details.
+
+    Returns:
+        A `CheckResult`.
+
+    Example:
+        >>> import numpy as np
+        >>> r = numeric_law("sum", "sum of 1..4 is 10", verified_for("n = 4"), "",
+        ...                 lambda: (np.arange(1, 5).sum(), 10))
+        >>> r.holds
+        True
+    """
     import jax
 
     from ._probe import is_refusal

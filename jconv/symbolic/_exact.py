@@ -36,12 +36,29 @@ def _conjugates_as_symbols(exprs):
 
 
 def first_difference(a, b):
-    """Index of the first entry where two arrays of polynomials differ, or None.
+    r"""Index of the first entry where two arrays of polynomials differ, or None.
+
+    $$\min\{k : a_k - b_k \ne 0 \text{ in } \mathbb{Z}[\text{symbols}]\}$$
 
     Entries are compared as elements of ZZ[symbols] (QQ[symbols] when a coefficient is
-    not an integer): two expressions are equal exactly when their difference expands
-    to zero, decided without ``simplify``. Shapes must agree (a shape mismatch counts
-    as a difference at index -1).
+    not an integer; ``conjugate(s)`` counts as a symbol of its own): two expressions are
+    equal exactly when their difference expands to zero, decided without ``simplify``.
+    For matrices only the positions where either has a nonzero entry are compared.
+
+    Equivalent to ``[k for k in range(n) if sympy.expand(a[k] - b[k]) != 0][:1]``, faster.
+
+    Args:
+        a, b: SymPy arrays, matrices, nested lists or NumPy object arrays.
+
+    Returns:
+        The C-order index of the first difference, -1 when the shapes differ, or None
+        when they are equal.
+
+    Example:
+        >>> import sympy
+        >>> x, y = sympy.symbols("x y")
+        >>> first_difference(sympy.Array([(x + y)**2, x]), sympy.Array([x**2 + 2*x*y + y**2, y]))
+        1
     """
     if isinstance(a, sympy.MatrixBase) and isinstance(b, sympy.MatrixBase):
         if a.shape != b.shape:
@@ -88,12 +105,43 @@ def _difference(fa: list, fb: list):
 
 
 def arrays_equal(a, b) -> bool:
-    """True when two arrays (or matrices) of polynomial expressions are equal exactly."""
+    r"""True when two arrays (or matrices) of polynomial expressions are equal exactly.
+
+    $$a = b \iff a_k - b_k = 0 \text{ in } \mathbb{Z}[\text{symbols}] \ \forall k$$
+
+    Equivalent to ``first_difference(a, b) is None``.
+
+    Args:
+        a, b: SymPy arrays, matrices, nested lists or NumPy object arrays.
+
+    Returns:
+        A bool.
+
+    Example:
+        >>> import sympy
+        >>> x = sympy.Symbol("x")
+        >>> arrays_equal(sympy.Array([x * (x + 1)]), sympy.Array([x**2 + x]))
+        True
+    """
     return first_difference(a, b) is None
 
 
 class Cyclotomic:
-    """Exact arithmetic in QQ(zeta), zeta = exp(-2 pi i / n): DFT matrices as DomainMatrix.
+    r"""Exact arithmetic in QQ(zeta), zeta = exp(-2 pi i / n): DFT matrices as DomainMatrix.
+
+    $$F_{jk} = \zeta^{jk} \in \mathbb{Q}(\zeta),\qquad F^{-1}_{jk} = \zeta^{-jk}/n$$
+
+    The field is ``QQ.algebraic_field(exp(-2*pi*I/n))`` (its minimal polynomial is the
+    cyclotomic polynomial), so matrix products are exact and equality is decided
+    without ``simplify``.
+
+    Equivalent to ``numpy.fft.fft(numpy.eye(n))`` in exact arithmetic.
+
+    Args:
+        n: the size (>= 1).
+
+    Raises:
+        ValueError: ``n < 1``.
 
     Example:
         >>> K = Cyclotomic(5)
@@ -102,6 +150,8 @@ class Cyclotomic:
     """
 
     def __init__(self, n: int):
+        if int(n) < 1:
+            raise ValueError(f"jconv.symbolic.Cyclotomic: n must be >= 1, got {n}")
         self.n = n
         self.zeta = sympy.exp(-2 * sympy.pi * sympy.I / n)
         self.field = sympy.QQ.algebraic_field(self.zeta)

@@ -26,7 +26,24 @@ not bit-exact) from any logical error, which moves a result by at least 1."""
 
 
 def is_refusal(exc: BaseException) -> bool:
-    """True for the ValueError a forced algorithm raises when it cannot run a spec."""
+    """True for the ValueError a forced algorithm raises when it cannot run a spec.
+
+    jconv raises ``ValueError("...: algorithm='name' cannot compute the ... pass: why")``
+    when an algorithm is forced on a configuration it does not support; checks turn
+    that into a skipped result.
+
+    Equivalent to matching the message of `jconv.conv` with a refusing ``algorithm=``.
+
+    Args:
+        exc: an exception.
+
+    Returns:
+        A bool.
+
+    Example:
+        >>> is_refusal(ValueError("jconv.conv: algorithm='x' cannot compute the forward pass"))
+        True
+    """
     return isinstance(exc, ValueError) and "cannot compute" in str(exc)
 
 
@@ -98,10 +115,29 @@ def _as_numpy(y) -> np.ndarray:
 
 
 class BilinearForm:
-    """A symbolic bilinear form read off once: output shape, symbols and coefficients.
+    r"""A symbolic bilinear form read off once: output shape, symbols and coefficients.
 
-    Built from ``symbolic(A, B)`` on symbol arrays of the given shapes; reusable across
-    many numeric functions (e.g. every algorithm) without recomputing the symbolic side.
+    $$f(a, b)[o] = \sum_{i, j} C[o, i, j]\, a_i b_j$$
+
+    Built from ``symbolic(A, B)`` on symbol arrays of the given shapes; ``coo`` holds
+    the nonzero ``C[o, i, j]`` (sorted by ``j``). Reusable across many numeric functions
+    (e.g. every algorithm) without recomputing the symbolic side.
+
+    Equivalent to the Hessian of ``symbolic`` in its two arguments, kept sparse.
+
+    Args:
+        symbolic: ``symbolic(A, B) -> SymPy array`` bilinear in the symbol arrays.
+        a_shape, b_shape: the argument shapes.
+        a_name, b_name: symbol prefixes.
+
+    Raises:
+        ValueError: the result is not bilinear.
+
+    Example:
+        >>> from jconv.symbolic import convolve
+        >>> form = BilinearForm(lambda A, B: convolve(A, B), (3,), (2,))
+        >>> form.out_shape, form.evaluate([1, 2, 3], [1, 1]).tolist()
+        ((4,), [1.0, 3.0, 5.0, 3.0])
     """
 
     def __init__(self, symbolic, a_shape, b_shape, a_name="a", b_name="b"):

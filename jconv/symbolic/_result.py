@@ -13,6 +13,16 @@ ALL_SIZES = "all sizes (symbolic)"
 def verified_for(description: str) -> str:
     """The scope of a statement checked exactly at the listed sizes.
 
+    ``"verified for sizes " + description``, as opposed to `ALL_SIZES`.
+
+    Equivalent to the scope string every ``check_*`` function reports.
+
+    Args:
+        description: the sizes, e.g. ``"n = 8"`` or ``"x (1, 2, 5), w (2, 2, 3)"``.
+
+    Returns:
+        The scope string.
+
     Example:
         >>> verified_for("n = 8")
         'verified for sizes n = 8'
@@ -109,9 +119,21 @@ def combine(
 ) -> CheckResult:
     """One result from several: holds when every non-skipped part holds.
 
+    $$\text{holds} = \bigwedge_{\text{parts run}} \text{holds}_i$$
+
     The scope is ``ALL_SIZES`` only when every part has it; otherwise the verified
     scopes are listed. Skipped parts are reported, and a combination in which every
     part was skipped is itself skipped.
+
+    Equivalent to ``all(parts)`` with the evidence kept.
+
+    Args:
+        name, statement: what the combined result claims.
+        parts: the `CheckResult` objects.
+        latex: the statement in LaTeX.
+
+    Returns:
+        A `CheckResult`.
 
     Example:
         >>> a = CheckResult("a", "A", True, ALL_SIZES, "ok", 0.5)
