@@ -1,0 +1,555 @@
+r"""``fft``: the convolution theorem, with polyphase stride and dilation, and blocking.
+
+Every canonical spec is first rewritten, exactly, as a *plain* correlation (stride 1,
+no dilation of either operand), then computed with FFTs.
+
+**Polyphase rewrite** (per spatial dim; the dims are independent). The canonical sum is
+
+    y[p] = sum_{t, i} w[t] x[i] [p s + t d - lo = i ld],
+
+with stride ``s``, kernel dilation ``d``, input (lhs) dilation ``ld`` and low padding
+``lo``. Let ``g = gcd(s, ld)``, ``P = ld / g`` output phases and ``R = s / g`` input
+phases. Writing ``p = q P + a`` (``0 <= a < P``), a tap ``t`` reaches an input sample
+only when ``a s + t d - lo`` is a multiple of ``ld``, at ``i = q R + m`` with
+``m = (a s + t d - lo) / ld``; writing ``m = v R + b`` (``0 <= b < R``) and
+``x_b[j] = x[j R + b]``,
+
+    y[q P + a] = sum_b sum_v x_b[q + v] W[a, b, v],
+    W[a, b, v] = w[t]  for the (at most one) t with a s + t d - lo = ld (v R + b).
+
+This is a stride-1 correlation in which the input phases ``b`` are extra input channels
+and the output phases ``a`` extra output channels: stride becomes space-to-depth,
+kernel dilation becomes zeros inserted in ``W`` (when ``s = ld = 1``), and input
+dilation (the input gradient of a strided convolution) becomes ``P`` short kernels,
+without ever forming the zero-stuffed input. Padding (negative too) is the offset of
+``v``; a flipped kernel is folded into the same gather.
+
+**Plain correlation by FFT**: ``y[q] = sum_u xp[q + u] W[u]`` is the convolution of
+``xp`` with the reversed kernel read at ``q + U - 1``; a circular convolution of length
+``L >= len(xp)`` computes it exactly, because the wrapped-around terms land only on the
+first ``U - 1`` outputs, which are discarded. Channels (and groups) are contracted in
+the frequency domain: one einsum over the input channels of each group, batched over
+the frequencies. Real dtypes use ``rfftn``/``irfftn``, complex ones ``fftn``/``ifftn``.
+
+**Blocking** (overlap-save): along a long axis the input is cut into overlapping frames
+of a fast length ``B`` (hop ``H = B - U + 1 >= U - 1``), each frame is transformed on its
+own and yields ``H`` outputs, so a long signal needs no giant transform. ``B`` is chosen
+per axis by the cost model below.
+
+Accuracy: the result is rounded once per transform stage; in float64 the relative error
+is about 1e-13 to 1e-11. In float32 (and float16/bfloat16, computed in float32), for
+every output row ``(n, g, o)``,
+
+    ||y_fft - y||_2 <= 3 eps log2(L) sum_c ||x[n, g, c]||_2 ||w[g, o, c]||_1,
+
+with ``eps = 2**-24`` and ``L`` the number of points of one transformed frame; the
+error bound of an FFT (``O(eps log2 L)`` relative in the 2-norm) propagated through
+the pointwise product, whose spectrum factor is at most ``||w||_1`` in magnitude.
+Integers are refused: their convolution must be exact.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+
+from .._spec import ConvSpec
+from . import Algorithm, Cost
+from ._calibration import CONSTANTS
+from ._common import LAUNCH_SECONDS, STREAM_BYTES, itemsize
+
+# -- cost-model constants (2-core CPU; see `_plain_cost`); benchmarks/calibrate.py may
+# measure them into _calibration.CONSTANTS under the keys named here ------------------
+FFT_FLOPS = CONSTANTS.get("fft_flops", 8e9)
+"""Throughput of XLA's CPU FFT, in "flops" counted as ``2.5 n log2 n`` per real transform
+of ``n`` points (``5 n log2 n`` per complex one)."""
+FUSED_FLOPS = CONSTANTS.get("fft_fused_flops", 20e9)
+"""Throughput of the fused multiply-accumulate loop over few channels (complex64)."""
+BATCHED_MATMUL_FLOPS = CONSTANTS.get("fft_batched_matmul_flops", 12e9)
+"""Throughput of frequency-batched small real matmuls (many channels)."""
+MIN_BLOCK_FACTOR = 2
+"""Overlap-save frames are at least ``MIN_BLOCK_FACTOR (U - 1) + 1`` long."""
+
+
+def next_fast_len(n: int) -> int:
+    """The smallest integer ``>= n`` whose only prime factors are 2, 3, 5 and 7.
+
+    FFT libraries are fastest on such lengths (equivalent to
+    ``scipy.fft.next_fast_len(n, real=False)`` restricted to 7-smooth numbers).
+
+    Args:
+        n: a positive length.
+
+    Returns:
+        The 7-smooth length.
+
+    Raises:
+        ValueError: ``n < 1``.
+
+    Example:
+        >>> next_fast_len(97), next_fast_len(128), next_fast_len(1000001)
+        (98, 128, 1000188)
+    """
+    if n < 1:
+        raise ValueError(f"next_fast_len: n must be >= 1, got {n}")
+    return _next_fast_len(int(n))
+
+
+@functools.lru_cache(maxsize=4096)
+def _next_fast_len(n: int) -> int:
+    best = 1 << max(0, (n - 1).bit_length())  # a power of two is always a candidate
+    p7 = 1
+    while p7 < best:
+        p5 = p7
+        while p5 < best:
+            p3 = p5
+            while p3 < best:
+                m = p3
+                while m < n:
+                    m *= 2
+                best = min(best, m)
+                p3 *= 3
+            p5 *= 5
+        p7 *= 7
+    return best
+
+
+# ---------------------------------------------------------------------------------------
+# The polyphase rewrite (static, from the spec)
+# ---------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class _Phases:
+    """One spatial dim of the polyphase rewrite (see the module docstring).
+
+    ``index[a, b, u]`` is the tap of the *effective* (flip applied) kernel that becomes
+    entry ``U - 1 - u`` of the reversed plain kernel for output phase ``a`` and input
+    phase ``b``, or ``K`` (a zero) when none does.
+    """
+
+    P: int                 # output phases
+    R: int                 # input phases
+    U: int                 # plain kernel length
+    J: int                 # length of one input phase
+    lo: int                # plain padding, low (may be negative)
+    hi: int                # plain padding, high (may be negative)
+    Q: int                 # plain output length (per output phase)
+    index: tuple           # nested tuple (P, R, U) of ints in [0, K]
+    empty: bool            # no tap ever reaches an input sample: y == 0
+
+    @property
+    def E(self) -> int:
+        """Padded length of the plain input: ``Q + U - 1``."""
+        return self.Q + self.U - 1
+
+
+def _dim_phases(S, K, O, s, d, ld, lo, flip) -> _Phases:
+    g = math.gcd(s, ld)
+    P, R = ld // g, s // g
+    entries = []
+    for a in range(P):
+        for t in range(K):
+            num = a * s + t * d - lo
+            if num % ld:
+                continue
+            m = num // ld
+            entries.append((a, m % R, m // R, K - 1 - t if flip else t))
+    Q = -(-O // P)
+    J = -(-S // R)
+    if not entries:
+        return _Phases(P, R, 1, J, 0, Q - J, Q, ((( K,),) * R,) * P, True)
+    vmin = min(e[2] for e in entries)
+    U = max(e[2] for e in entries) - vmin + 1
+    index = np.full((P, R, U), K, dtype=np.int64)
+    for a, b, v, t in entries:
+        index[a, b, U - 1 - (v - vmin)] = t  # reversed: convolution with W[U - 1 - u]
+    lo_p = -vmin
+    hi_p = Q + U - 1 - J - lo_p
+    return _Phases(P, R, U, J, lo_p, hi_p, Q, _nested_tuple(index), False)
+
+
+def _nested_tuple(a):
+    return tuple(_nested_tuple(r) for r in a) if isinstance(a, (list, np.ndarray)) else int(a)
+
+
+@functools.lru_cache(maxsize=512)
+def _phases(spec: ConvSpec) -> tuple[_Phases, ...]:
+    return tuple(
+        _dim_phases(S, K, O, s, d, ld, lo, spec.flip)
+        for S, K, O, s, d, ld, (lo, _) in zip(
+            spec.in_size, spec.kernel_size, spec.out_size, spec.stride, spec.rhs_dilation,
+            spec.lhs_dilation, spec.padding,
+        )
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# Blocking and the cost model
+# ---------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class _Block:
+    """How one plain dim is transformed: ``nb`` frames of length ``B`` (hop ``H``).
+
+    ``B == 0`` marks a pointwise dim (kernel length 1): no transform along it.
+    """
+
+    B: int
+    nb: int
+    H: int
+
+
+def _is_complex(spec: ConvSpec) -> bool:
+    return np.dtype(spec.dtype).kind == "c"
+
+
+def _plain_cost(spec: ConvSpec, phases, blocks) -> tuple[float, int]:
+    """Seconds and workspace bytes of the plain FFT correlation with these blocks.
+
+    The model (documented for calibration):
+
+    * transforms: ``2.5 F log2 F`` flops per real frame of ``F`` points
+      (``5 F log2 F`` complex), for ``N G Ci' nbt`` input frames, ``G Co' Ci'`` kernel
+      frames and ``N G Co' nbt`` output frames, at ``FFT_FLOPS``;
+    * spectral product: ``8`` real flops per complex multiply-add,
+      ``N G Co' Ci' nbt bins``: for few channels a fused loop at ``FUSED_FLOPS``, for
+      many a batched matmul at ``BATCHED_MATMUL_FLOPS`` plus the transposes of the
+      spectra; for ``Ci' = 1`` a broadcast product, costed as memory traffic;
+    * 64-bit dtypes: arithmetic at half the rate;
+    * memory: every spectrum written once and read once, at ``STREAM_BYTES``;
+    * a fixed ``LAUNCH_SECONDS`` per stage.
+
+    Primes mark channel counts after the polyphase rewrite; ``nbt`` counts frames
+    times pointwise positions, ``bins`` the stored frequencies of one frame.
+    """
+    n, g = spec.batch, spec.groups
+    ci = spec.in_channels * math.prod(p.R for p in phases)
+    co = spec.out_channels * math.prod(p.P for p in phases)
+    cplx = _is_complex(spec)
+    real_bytes = itemsize(spec)
+    c_bytes = real_bytes * (1 if cplx else 2)
+    tdims = [b.B for b in blocks if b.B]
+    F = math.prod(tdims) if tdims else 1
+    bins = F if (cplx or not tdims) else F // tdims[-1] * (tdims[-1] // 2 + 1)
+    nbt = math.prod(b.nb if b.B else p.E for b, p in zip(blocks, phases))
+    frames_x, frames_w, frames_y = n * g * ci * nbt, g * co * ci, n * g * co * nbt
+    per_frame = (5.0 if cplx else 2.5) * F * math.log2(F) if F > 1 else 0.0
+    fft_flops = per_frame * (frames_x + frames_w + frames_y)
+    cmacs = n * g * co * ci * nbt * bins
+    spec_bytes = c_bytes * bins * (frames_x + frames_w + frames_y)
+    wide = 2.0 if real_bytes == 8 else 1.0  # float64 / complex128 arithmetic
+    method = _product_method(n * nbt, ci, co)
+    if method == "broadcast":
+        product = spec_bytes / STREAM_BYTES
+    elif method == "loop":
+        product = wide * 8 * cmacs / FUSED_FLOPS
+    else:  # transposes of the three spectra, then batched real matmuls
+        product = wide * 8 * cmacs / BATCHED_MATMUL_FLOPS + 4 * spec_bytes / STREAM_BYTES
+    seconds = (
+        wide * fft_flops / FFT_FLOPS
+        + product
+        + 2 * spec_bytes / STREAM_BYTES
+        + 8 * LAUNCH_SECONDS
+    )
+    return seconds, int(spec_bytes + real_bytes * F * (frames_x + frames_y))
+
+
+def _block_candidates(p: _Phases) -> list[_Block]:
+    if p.U == 1:
+        return [_Block(0, 1, p.Q)]
+    single = next_fast_len(p.E)
+    out = [_Block(single, 1, single - p.U + 1)]
+    B = next_fast_len(MIN_BLOCK_FACTOR * (p.U - 1) + 1)
+    while B < single:
+        H = B - p.U + 1
+        nb = -(-p.Q // H)
+        if nb > 1:
+            out.append(_Block(B, nb, H))
+        B = next_fast_len(2 * B)
+    return out
+
+
+@functools.lru_cache(maxsize=512)
+def _plan(spec: ConvSpec) -> tuple[tuple[_Phases, ...], tuple[_Block, ...], Cost]:
+    """The polyphase rewrite, the blocking per dim (greedy, cheapest first) and the cost."""
+    phases = _phases(spec)
+    blocks = [_block_candidates(p)[0] for p in phases]
+    for i, p in enumerate(phases):
+        best = None
+        for cand in _block_candidates(p):
+            trial = [*blocks[:i], cand, *blocks[i + 1:]]
+            c = _plain_cost(spec, phases, trial)
+            if best is None or c[0] < best[0][0]:
+                best = (c, cand)
+        blocks[i] = best[1]
+    seconds, work = _plain_cost(spec, phases, blocks)
+    # the rewrite itself: gather of the kernel, phase split of x, interleave of y
+    rewrite = 2 * itemsize(spec) * (
+        math.prod(spec.x_shape) + math.prod(spec.y_shape)
+    ) / STREAM_BYTES
+    return phases, tuple(blocks), Cost(seconds + rewrite + LAUNCH_SECONDS, work)
+
+
+# ---------------------------------------------------------------------------------------
+# The algorithm
+# ---------------------------------------------------------------------------------------
+
+
+def supports(spec: ConvSpec) -> str | None:
+    if not jax.dtypes.issubdtype(spec.dtype, np.inexact):
+        return (
+            f"integer convolution must be exact; FFT rounds (dtype {spec.dtype})"
+        )
+    return None
+
+
+def cost(spec: ConvSpec) -> Cost:
+    return _plan(spec)[2]
+
+
+def _split_input_phases(x, phases):
+    """x (N, G, Ci, *S) -> (N, G, Ci * prod R, *J), phases b as channels (c major)."""
+    nd = len(phases)
+    n, g, ci = x.shape[:3]
+    if all(p.R == 1 for p in phases):
+        return x
+    pads = [(0, 0, 0)] * 3 + [(0, p.J * p.R - s, 0) for p, s in zip(phases, x.shape[3:])]
+    x = lax.pad(x, jnp.zeros((), x.dtype), pads)
+    x = x.reshape(n, g, ci, *[v for p in phases for v in (p.J, p.R)])
+    # (N, G, Ci, J1, R1, J2, R2, ...) -> (N, G, Ci, R1, R2, ..., J1, J2, ...)
+    perm = (0, 1, 2, *(4 + 2 * i for i in range(nd)), *(3 + 2 * i for i in range(nd)))
+    x = jnp.transpose(x, perm)
+    return x.reshape(n, g, ci * math.prod(p.R for p in phases), *(p.J for p in phases))
+
+
+def _plain_kernel(w, phases):
+    """w (G, Co, Ci, *K) -> reversed plain kernel (G, Co * prod P, Ci * prod R, *U)."""
+    nd = len(phases)
+    g, co, ci = w.shape[:3]
+    w = lax.pad(w, jnp.zeros((), w.dtype), [(0, 0, 0)] * 3 + [(0, 1, 0)] * nd)
+    for i, p in enumerate(phases):
+        idx = np.asarray(p.index, dtype=np.int32).reshape(-1)
+        ax = 3 + 3 * i
+        w = jnp.take(w, idx, axis=ax, mode="clip")
+        w = w.reshape(*w.shape[:ax], p.P, p.R, p.U, *w.shape[ax + 1:])
+    # (G, Co, Ci, P1, R1, U1, P2, R2, U2, ...) -> (G, Co, P.., Ci, R.., U..)
+    perm = (
+        0, 1, *(3 + 3 * i for i in range(nd)), 2, *(4 + 3 * i for i in range(nd)),
+        *(5 + 3 * i for i in range(nd)),
+    )
+    w = jnp.transpose(w, perm)
+    return w.reshape(
+        g, co * math.prod(p.P for p in phases), ci * math.prod(p.R for p in phases),
+        *(p.U for p in phases),
+    )
+
+
+def _interleave_output(y, phases, spec: ConvSpec):
+    """(N, G, Co * prod P, *Q) -> (N, G, Co, *O): y[q P + a] = y_a[q]."""
+    nd = len(phases)
+    n, g = y.shape[:2]
+    co = spec.out_channels
+    if any(p.P > 1 for p in phases):
+        y = y.reshape(n, g, co, *(p.P for p in phases), *(p.Q for p in phases))
+        # -> (N, G, Co, Q1, P1, Q2, P2, ...)
+        perm = (0, 1, 2, *(v for i in range(nd) for v in (3 + nd + i, 3 + i)))
+        y = jnp.transpose(y, perm).reshape(n, g, co, *(p.Q * p.P for p in phases))
+    limit = (*y.shape[:3], *spec.out_size)
+    if tuple(y.shape) != limit:
+        y = lax.slice(y, (0,) * y.ndim, limit)
+    return y
+
+
+_LETTERS = "abdefhijklmpqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"  # not n, g, c, o
+
+
+def _frames(xp, phases, blocks):
+    """(N, G, C, *E) -> (N, G, C, *batch, *B): overlap-save frames, transform axes last.
+
+    Per dim: a pointwise dim keeps its length in the batch part; a transformed dim
+    contributes ``nb`` to the batch part and ``B`` to the trailing part.
+    """
+    lead = xp.shape[:3]
+    pieces = []  # per dim: (batch_len, frame_len or None)
+    for i, (p, b) in enumerate(zip(phases, blocks)):
+        ax = 3 + i
+        if b.B == 0:
+            pieces.append((p.E, None))
+            continue
+        if b.nb == 1:
+            xp = lax.pad(xp, jnp.zeros((), xp.dtype), _pad_axis(xp.ndim, ax, b.B - p.E))
+            pieces.append((1, b.B))
+            continue
+        total = (b.nb + 1) * b.H
+        xp = lax.pad(xp, jnp.zeros((), xp.dtype), _pad_axis(xp.ndim, ax, total - p.E))
+        chunks = xp.reshape(*xp.shape[:ax], b.nb + 1, b.H, *xp.shape[ax + 1:])
+        head = lax.slice_in_dim(chunks, 0, b.nb, axis=ax)
+        tail = lax.slice_in_dim(
+            lax.slice_in_dim(chunks, 1, b.nb + 1, axis=ax), 0, b.B - b.H, axis=ax + 1
+        )
+        fr = jnp.concatenate([head, tail], axis=ax + 1)  # (..., nb, B, ...)
+        xp = fr.reshape(*fr.shape[:ax], b.nb * b.B, *fr.shape[ax + 2:])
+        pieces.append((b.nb, b.B))
+    # now xp is (N, G, C, L1, L2, ...) with L = batch * frame (frame axis inner)
+    shape = list(lead)
+    for bl, fl in pieces:
+        shape += [bl] if fl is None else [bl, fl]
+    xp = xp.reshape(shape)
+    batch_axes, frame_axes, pos = [], [], 3
+    for _, fl in pieces:
+        batch_axes.append(pos)
+        pos += 1
+        if fl is not None:
+            frame_axes.append(pos)
+            pos += 1
+    perm = (0, 1, 2, *batch_axes, *frame_axes)
+    if perm != tuple(range(len(perm))):
+        xp = jnp.transpose(xp, perm)
+    return xp
+
+
+def _pad_axis(ndim, axis, amount):
+    cfg = [(0, 0, 0)] * ndim
+    cfg[axis] = (0, amount, 0)
+    return cfg
+
+
+def _unframe(y, phases, blocks):
+    """(N, G, O, *batch, *B) -> (N, G, O, *Q): keep outputs ``U-1 .. U-1+H`` per frame."""
+    nd = len(phases)
+    lead = y.shape[:3]
+    tdims = [i for i, b in enumerate(blocks) if b.B]
+    # slice the valid part of each frame
+    starts = [0] * y.ndim
+    limits = list(y.shape)
+    for j, i in enumerate(tdims):
+        ax = 3 + nd + j
+        starts[ax] = phases[i].U - 1
+        limits[ax] = phases[i].U - 1 + min(blocks[i].H, phases[i].Q)
+    y = lax.slice(y, starts, limits)
+    # interleave (batch_i, frame_i) back to one axis per dim
+    perm, shape = [0, 1, 2], list(lead)
+    for i, b in enumerate(blocks):
+        perm.append(3 + i)
+        if b.B:
+            j = tdims.index(i)
+            perm.append(3 + nd + j)
+            shape.append(y.shape[3 + i] * y.shape[3 + nd + j])
+        else:
+            shape.append(y.shape[3 + i])
+    if tuple(perm) != tuple(range(len(perm))):
+        y = jnp.transpose(y, perm)
+    y = y.reshape(shape)
+    limit = (*lead, *(p.Q for p in phases))
+    if tuple(y.shape) != limit:
+        y = lax.slice(y, (0,) * y.ndim, limit)
+    return y
+
+
+LOOP_MAX_CHANNELS = 48
+"""Up to this many input channels the spectral product is an unrolled, fused sum."""
+
+
+def _product_method(m: int, ci: int, co: int) -> str:
+    """How to contract channels per frequency: (``m`` rows, ``ci`` -> ``co``)."""
+    if ci == 1:
+        return "broadcast"
+    if ci <= LOOP_MAX_CHANNELS:
+        return "loop"
+    return "matmul"
+
+
+def _spectral_product(xf, wf, nd, precision, method=None):
+    """``yf[n, g, o, *b, *f] = sum_c xf[n, g, c, *b, *f] wf[g, o, c, *f]``.
+
+    ``broadcast`` (one input channel) and ``loop`` (an unrolled sum over few channels)
+    keep the frequencies minor and fuse into one pass; ``matmul`` moves the
+    frequencies to the batch axes of a real batched matmul (four of them:
+    ``(a + ib)(c + id)``), which is what many channels need.
+    """
+    n, g, ci = xf.shape[:3]
+    batch = xf.shape[3:3 + nd]
+    freqs = xf.shape[3 + nd:]
+    co = wf.shape[1]
+    nf = len(freqs)
+    if method is None:
+        method = _product_method(n * math.prod(batch), ci, co)
+    wb = wf.reshape(1, g, co, ci, *([1] * nd), *freqs)
+    if method == "broadcast" and ci == 1:
+        return xf * wb[:, :, :, 0]
+    if method == "loop":
+        acc = None
+        for c in range(ci):
+            term = lax.slice_in_dim(xf, c, c + 1, axis=2) * wb[:, :, :, c]
+            acc = term if acc is None else acc + term
+        return acc
+    # frequency-major batched matmul: (G, F, M, C) @ (G, F, C, O)
+    m = n * math.prod(batch)
+    fsize = math.prod(freqs)
+    xt = jnp.transpose(xf, (1, *range(3 + nd, 3 + nd + nf), 0, *range(3, 3 + nd), 2))
+    xt = xt.reshape(g, fsize, m, ci)
+    wt = jnp.transpose(wf, (0, *range(3, 3 + nf), 2, 1)).reshape(g, fsize, ci, co)
+    if jnp.iscomplexobj(xt):
+        xr, xi, wr, wi = jnp.real(xt), jnp.imag(xt), jnp.real(wt), jnp.imag(wt)
+        mm = functools.partial(jnp.matmul, precision=precision)
+        yt = lax.complex(mm(xr, wr) - mm(xi, wi), mm(xr, wi) + mm(xi, wr))
+    else:
+        yt = jnp.matmul(xt, wt, precision=precision)
+    yt = yt.reshape(g, *freqs, n, *batch, co)
+    # (G, *F, N, *B, O) -> (N, G, O, *B, *F)
+    perm = (1 + nf, 0, 2 + nf + nd, *range(2 + nf, 2 + nf + nd), *range(1, 1 + nf))
+    return jnp.transpose(yt, perm)
+
+
+def _plain_fft_correlation(xp, wr, phases, blocks, precision):
+    """Stride-1 correlation of xp (N, G, C, *E) with the reversed kernel wr (G, O, C, *U)."""
+    nd = len(phases)
+    cplx = jnp.iscomplexobj(xp)
+    tdims = [i for i, b in enumerate(blocks) if b.B]
+    sizes = tuple(blocks[i].B for i in tdims)
+    xf = _frames(xp, phases, blocks)
+    # kernel: pointwise dims squeezed, transformed dims zero-padded by the FFT
+    wr = wr.reshape(*wr.shape[:3], *(wr.shape[3 + i] for i in tdims))
+    t_axes_x = tuple(range(3 + nd, 3 + nd + len(tdims)))
+    t_axes_w = tuple(range(3, 3 + len(tdims)))
+    if tdims:
+        fwd = jnp.fft.fftn if cplx else jnp.fft.rfftn
+        xf = fwd(xf, s=sizes, axes=t_axes_x)
+        wf = fwd(wr, s=sizes, axes=t_axes_w)
+    else:
+        wf = wr
+    yf = _spectral_product(xf, wf, nd, precision)
+    if tdims:
+        inv = jnp.fft.ifftn if cplx else jnp.fft.irfftn
+        yf = inv(yf, s=sizes, axes=t_axes_x)
+    return _unframe(yf, phases, blocks)
+
+
+def run(x, w, spec: ConvSpec, precision=None):
+    phases, blocks, _ = _plan(spec)
+    if any(p.empty for p in phases):
+        return jnp.zeros(spec.y_shape, x.dtype)
+    xs = _split_input_phases(x, phases)
+    cfg = [(0, 0, 0)] * 3 + [(p.lo, p.hi, 0) for p in phases]
+    xp = lax.pad(xs, jnp.zeros((), xs.dtype), cfg)
+    wr = _plain_kernel(w, phases)
+    y = _plain_fft_correlation(xp, wr, phases, blocks, precision)
+    return _interleave_output(y, phases, spec).astype(x.dtype)
+
+
+ALGORITHM = Algorithm(
+    "fft",
+    "convolution theorem (real/complex FFTs), polyphase stride and dilation, "
+    "overlap-save blocking",
+    supports,
+    cost,
+    run,
+)
