@@ -346,3 +346,9 @@ def test_every_public_name_is_documented():
         if callable(obj):
             doc = obj.__doc__ or ""
             assert "Example" in doc and len(doc.strip().splitlines()) > 3, name
+
+
+def test_channels_last_conv_transpose_against_numeric():
+    result = S.check_conv_transpose((1, 4, 3, 2), (2, 3, 3, 2), stride=2, padding=1,
+                                    output_padding=1, channels_last=True, algorithm="xla")
+    assert result.holds is True, result

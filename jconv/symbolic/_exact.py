@@ -8,7 +8,6 @@ matrices over the cyclotomic field QQ(zeta_n).
 
 from __future__ import annotations
 
-import numpy as np
 import sympy
 from sympy.polys.matrices import DomainMatrix
 from sympy.polys.polyerrors import CoercionFailed, GeneratorsError
@@ -219,8 +218,3 @@ def group_ring_product(u, v, n: int):
             if b != 0:
                 coeffs[(i + k) % n].append(a * b)
     return [sympy.Add(*c) for c in coeffs]
-
-
-def flatten_object(a) -> np.ndarray:
-    """A flat object array of the entries of a SymPy array or matrix."""
-    return np.asarray(_flat(a), dtype=object)

@@ -9,7 +9,6 @@ sums themselves are derived again, independently, in this module.
 from __future__ import annotations
 
 import itertools
-import math
 
 import numpy as np
 import sympy
@@ -470,23 +469,3 @@ def correlate(a, b, mode: str = "full", *, axes=None) -> sympy.Array:
         [a_0*b_1, a_0*b_0 + a_1*b_1, a_1*b_0]
     """
     return _signal("jconv.symbolic.correlate", a, b, mode, axes, correlate=True)
-
-
-def signal_out_shape(a_shape, b_shape, mode, axes) -> tuple[int, ...]:
-    """Output shape of `convolve`/`correlate` from the mode rules."""
-    out = []
-    for ax, (n, m) in enumerate(zip(a_shape, b_shape)):
-        if ax not in axes:
-            out.append(max(n, m))
-        elif mode == "full":
-            out.append(n + m - 1)
-        elif mode == "valid":
-            out.append(abs(n - m) + 1)
-        else:
-            out.append(n)
-    return tuple(out)
-
-
-def numel(shape) -> int:
-    """Number of entries of an array of ``shape``."""
-    return math.prod(shape)
