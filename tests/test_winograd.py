@@ -1,0 +1,235 @@
+"""The ``winograd`` algorithm, forced, against the NumPy direct sums of reference.py.
+
+Covers every pass through the public functions (the kernel gradient through kernel
+chunking), groups, depthwise, channels_last, 1-D/2-D/3-D, negative padding, the
+float32 accuracy of the chosen tiles, the refusals, and the generated table.
+"""
+
+import dataclasses
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+import scipy.signal
+from reference import conv_ref, conv_transpose_ref
+
+import jconv
+from jconv._algorithms import winograd
+from jconv._spec import ConvSpec
+
+ALG = "winograd"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def close(a, b, rtol=1e-10):
+    a, b = np.asarray(a), np.asarray(b)
+    assert a.shape == b.shape, (a.shape, b.shape)
+    scale = max(np.abs(b).max(initial=0.0), 1.0)
+    np.testing.assert_allclose(a, b, rtol=0, atol=rtol * scale)
+
+
+def vjp_ref(x, w, dy, **kw):
+    """(dx, dw) of ``conv_ref`` for cotangent dy, read off by linearity (one-hot inputs)."""
+    xs = x.shape
+    per = math.prod(xs[1:])
+    rows = conv_ref(np.eye(per).reshape(per, *xs[1:]), w, None, **kw).reshape(per, -1)
+    dx = (dy.reshape(xs[0], -1) @ rows.T).reshape(xs)
+    dw = np.zeros(w.shape)
+    for j in np.ndindex(*w.shape):
+        e = np.zeros(w.shape)
+        e[j] = 1.0
+        dw[j] = np.sum(dy * conv_ref(x, e, None, **kw))
+    return dx, dw
+
+
+CASES = [
+    ((2, 3, 19), (4, 3, 3), dict(pads=((1, 1),), groups=1)),
+    ((2, 3, 11), (2, 3, 5), dict(pads=((4, -2),), groups=1)),
+    ((2, 4, 10, 9), (6, 2, 3, 3), dict(pads=((1, 1), (1, 1)), groups=2)),
+    ((1, 3, 9, 12), (3, 1, 5, 2), dict(pads=((-1, 2), (0, 1)), groups=3)),  # depthwise
+    ((1, 2, 8, 8), (6, 1, 3, 3), dict(pads=((1, 1), (1, 1)), groups=2)),   # multiplier 3
+    ((1, 2, 5, 6, 7), (3, 2, 3, 2, 3), dict(pads=((1, 1), (0, 1), (1, 1)), groups=1)),
+    ((2, 3, 7, 6), (2, 3, 1, 4), dict(pads=((0, 0), (2, 1)), groups=1)),   # a 1-tap dim
+]
+
+
+@pytest.fixture(scope="module", params=range(len(CASES)))
+def case(request):
+    xs, ws, kw = CASES[request.param]
+    r = np.random.default_rng(request.param)
+    x, w, b = r.standard_normal(xs), r.standard_normal(ws), r.standard_normal(ws[0])
+    y = conv_ref(x, w, b, **kw)
+    dy = r.standard_normal(y.shape)
+    dx, dw = vjp_ref(x, w, dy, **kw)
+    return x, w, b, y, dy, dx, dw, dict(padding=kw["pads"], groups=kw["groups"])
+
+
+def test_forward(case):
+    x, w, b, y, _, _, _, kw = case
+    close(jconv.conv(x, w, b, algorithm=ALG, **kw), y)
+
+
+def test_input_and_kernel_grad(case):
+    x, w, _, _, dy, dx, dw, kw = case
+    close(jconv.conv_input_grad(dy, w, x.shape, algorithm=ALG, **kw), dx)
+    close(jconv.conv_kernel_grad(x, dy, w.shape, algorithm=ALG, **kw), dw)
+
+
+def test_jax_grad(case):
+    x, w, b, _, dy, dx, dw, kw = case
+    loss = lambda x, w: jnp.sum(jconv.conv(x, w, b, algorithm=ALG, **kw) * dy)  # noqa: E731
+    gx, gw = jax.jit(jax.grad(loss, (0, 1)))(x, w)
+    close(gx, dx)
+    close(gw, dw)
+
+
+def test_kernel_grad_uses_kernel_chunks():
+    """The kernel-gradient spec (small output, large "kernel") is cut into kernel chunks."""
+    fwd = ConvSpec(4, 1, 8, 8, (30, 30), (3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), (1, 1))
+    dims = winograd._plan(fwd.kernel_grad())
+    assert all(d.C > 1 and d.T == 1 for d in dims), dims
+    assert all(d.alpha <= winograd.MAX_ALPHA_32 for d in dims)
+    dims64 = winograd._plan(dataclasses.replace(fwd, dtype="float64").kernel_grad())
+    assert max(d.alpha for d in dims64) > winograd.MAX_ALPHA_32  # larger tiles in float64
+
+
+def test_channels_last():
+    r = np.random.default_rng(11)
+    x, w = r.standard_normal((2, 9, 10, 4)), r.standard_normal((3, 3, 4, 5))  # NHWC, HWIO
+    y = jconv.conv(x, w, padding="same", channels_last=True, algorithm=ALG)
+    close(y, conv_ref(x, w, None, 1, ((1, 1), (1, 1)), 1, 1, channels_last=True))
+
+
+def test_conv_transpose_stride_one():
+    r = np.random.default_rng(12)
+    x, w = r.standard_normal((2, 4, 6, 5)), r.standard_normal((4, 3, 3, 3))
+    y = jconv.conv_transpose(x, w, padding=1, algorithm=ALG)
+    close(y, conv_transpose_ref(x, w, None, 1, ((1, 1), (1, 1))))
+
+
+@pytest.mark.parametrize("mode", ["full", "same", "valid"])
+def test_convolve(mode):
+    r = np.random.default_rng(13)
+    a, b = r.standard_normal((40, 9)), r.standard_normal((5, 3))
+    close(jconv.convolve(a, b, mode, method=ALG),
+          scipy.signal.convolve(a, b, mode, method="direct"))
+
+
+def test_complex():
+    r = np.random.default_rng(14)
+    x = r.standard_normal((1, 2, 12)) + 1j * r.standard_normal((1, 2, 12))
+    w = r.standard_normal((3, 2, 3)) + 1j * r.standard_normal((3, 2, 3))
+    close(jconv.conv(x, w, padding=1, algorithm=ALG), conv_ref(x, w, None, 1, ((1, 1),)))
+
+
+# -- accuracy ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("m, bound", [(2, 2e-6), (4, 1e-5)])
+def test_float32_accuracy(m, bound, monkeypatch):
+    """Relative Frobenius error of F(m, 3) in float32, 2-D, 32 channels (documented)."""
+    r = np.random.default_rng(15)
+    x = r.standard_normal((2, 32, 24, 24)).astype(np.float32)
+    w = r.standard_normal((32, 32, 3, 3)).astype(np.float32)
+    expected = conv_ref(x.astype(np.float64), w.astype(np.float64), None, 1, 1)
+    monkeypatch.setattr(winograd, "MAX_ALPHA_32", m + 2)
+    winograd._plan.cache_clear()
+    try:
+        spec = jconv.explain(x.shape, w.shape, padding=1, algorithm=ALG)["forward"].spec
+        assert {d.m for d in winograd._plan(spec)} == {m}
+        y = jax.jit(winograd.run, static_argnums=2)(
+            jnp.asarray(x.reshape(spec.x_shape)), jnp.asarray(w.reshape(spec.w_shape)), spec
+        )
+    finally:
+        winograd._plan.cache_clear()
+    rel = np.linalg.norm(np.asarray(y, np.float64).reshape(expected.shape) - expected)
+    rel /= np.linalg.norm(expected)
+    assert rel < bound, rel
+    assert rel > 1e-9  # genuinely float32 (the test would pass vacuously in float64)
+
+
+def test_float64_accuracy_of_every_tile():
+    """Every table entry with alpha <= 8, forced, stays within 1e-12 in float64."""
+    r = np.random.default_rng(16)
+    for (m, rr) in [(6, 3), (4, 5), (2, 7), (7, 2)]:
+        x, w = r.standard_normal((1, 4, 30)), r.standard_normal((3, 4, rr))
+        spec = ConvSpec(1, 1, 4, 3, (30,), (rr,), (1,), ((0, 0),), (1,), (1,), False, "float64")
+        dims = (winograd._Dim((m, rr, -(-spec.out_size[0] // m), 1)),)
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(winograd, "_plan", lambda s, dims=dims: dims)
+            y = winograd.run(jnp.asarray(x.reshape(spec.x_shape)),
+                             jnp.asarray(w.reshape(spec.w_shape)), spec)
+        close(np.asarray(y).reshape(1, 3, -1), conv_ref(x, w), rtol=1e-12)
+
+
+# -- refusals -------------------------------------------------------------------------------
+
+
+def test_refuses_stride_and_dilation():
+    x, w = jnp.ones((1, 2, 9, 9)), jnp.ones((2, 2, 3, 3))
+    with pytest.raises(
+        ValueError,
+        match=r"jconv\.conv: algorithm='winograd' cannot compute the forward pass: minimal "
+        r"filtering needs unit stride and no dilation; got stride \(2, 2\)",
+    ):
+        jconv.conv(x, w, stride=2, algorithm=ALG)
+    with pytest.raises(ValueError, match=r"got kernel dilation \(1, 2\)"):
+        jconv.conv(x, w, dilation=(1, 2), algorithm=ALG)
+    with pytest.raises(ValueError, match=r"input dilation \(2, 2\)"):  # conv_transpose stride 2
+        jconv.conv_transpose(x, w, stride=2, algorithm=ALG)
+
+
+def test_refuses_integers():
+    x, w = jnp.ones((1, 2, 9), jnp.int32), jnp.ones((2, 2, 3), jnp.int32)
+    with pytest.raises(
+        ValueError,
+        match=r"algorithm='winograd' cannot compute the forward pass: integer convolution "
+        r"must be exact; Winograd's transforms have fractional entries \(dtype int32\)",
+    ):
+        jconv.conv(x, w, algorithm=ALG)
+
+
+# -- the generated table --------------------------------------------------------------------
+
+
+def test_table_is_regenerated_identically():
+    from jconv.symbolic import winograd as W
+
+    path = ROOT / "jconv" / "_algorithms" / "_winograd_tables.py"
+    assert path.read_text() == W.table_source()
+    from jconv._algorithms._winograd_tables import TABLES
+
+    assert set(TABLES) == set(W.table_entries())
+    for (m, r), (at, g, bt) in TABLES.items():
+        t = W.cook_toom(m, r)
+        assert (tuple(map(tuple, t.AT.tolist())), tuple(map(tuple, t.G.tolist())),
+                tuple(map(tuple, t.BT.tolist()))) == (at, g, bt)
+
+
+def test_lavin_gray_f23():
+    """F(2, 3) matches the published transforms up to the row scaling of B^T and G."""
+    from jconv.symbolic import winograd as W
+
+    t = W.cook_toom(2, 3)
+    assert t.AT.tolist() == [[1, 1, 1, 0], [0, 1, -1, 1]]
+    assert t.BT.tolist() == [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, -1, 0, 1]]
+    assert np.array(t.G.tolist(), float).tolist() == [
+        [1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]]
+
+
+def test_numeric_module_does_not_import_sympy():
+    code = ("import sys, jconv, jconv._algorithms.winograd; "
+            "assert 'sympy' not in sys.modules, 'sympy imported'")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
+def test_proof_script_quick():
+    proc = subprocess.run([sys.executable, "proofs/winograd.py", "--quick"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "SUMMARY" in proc.stdout and "holds" in proc.stdout
