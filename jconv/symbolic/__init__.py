@@ -91,6 +91,7 @@ from ._numeric import (
     check_kernel_grad,
     check_transpose_adjoint,
     check_vjp,
+    conv_matrix_form,
     conv_output_shape,
     matching_transpose_kwargs,
 )
@@ -120,7 +121,7 @@ __all__ = [
     "check_matrix_forms", "check_output_sizes", "check_pointwise", "check_scalar_conv",
     "check_shapes_numeric", "check_transpose_adjoint", "check_translation_equivariance",
     "check_vjp", "check_worked_example", "circulant", "combine", "composed_kernel", "conv",
-    "conv_block_matrix", "conv_matrix", "conv_output_shape", "conv_transpose",
+    "conv_block_matrix", "conv_matrix", "conv_matrix_form", "conv_output_shape", "conv_transpose",
     "conv_transpose_matrix", "convolve", "convolve_matrix", "correlate", "dft_matrix",
     "first_difference", "group_block_matrix", "is_refusal", "kernel_matrix",
     "matching_transpose_kwargs", "normalize_sums", "numeric_law", "plot_pattern",

@@ -13,7 +13,7 @@ import numpy as np
 import sympy
 
 from ._arrays import as_object_array
-from ._matrix import conv_matrix, kernel_matrix, vec
+from ._matrix import conv_matrix, conv_transpose_matrix, convolve_matrix, kernel_matrix, vec
 from ._probe import check_bilinear_operator
 from ._reference import (
     conv,
@@ -81,6 +81,38 @@ def conv_output_shape(x_shape, w_shape, **conv_kwargs) -> tuple[int, ...]:
     return (n, *out, c_out) if setup["channels_last"] else (n, c_out, *out)
 
 
+def conv_matrix_form(x_shape, w_shape, **conv_kwargs):
+    r"""``(X, W) -> [M(W) vec(X[n])]_n``: `jconv.conv` through its symbolic matrix.
+
+    $$\operatorname{vec}(y[n]) = M(W)\, \operatorname{vec}(X[n])$$
+
+    Equivalent to `jconv.symbolic.conv` (`check_matrix_forms` proves it), built from
+    `conv_matrix` instead of the sum.
+
+    Args:
+        x_shape, w_shape: the operand shapes (batch first).
+        **conv_kwargs: as for `jconv.conv`.
+
+    Returns:
+        A function of two SymPy arrays returning the output array.
+
+    Example:
+        >>> from jconv.symbolic import symbols
+        >>> f = conv_matrix_form((1, 1, 3), (1, 1, 2))
+        >>> f(symbols("x", (1, 1, 3)), symbols("w", (1, 1, 2)))
+        [[[w_0_0_0*x_0_0_0 + w_0_0_1*x_0_0_1, w_0_0_0*x_0_0_1 + w_0_0_1*x_0_0_2]]]
+    """
+    out_shape = conv_output_shape(x_shape, w_shape, **conv_kwargs)
+
+    def form(X, W):
+        M = conv_matrix(W, x_shape[1:], **conv_kwargs)
+        xs = as_object_array(X, "jconv.symbolic", "X")
+        entries = [e for n in range(x_shape[0]) for e in M * vec(xs[n])]
+        return sympy.ImmutableDenseNDimArray(entries, out_shape)
+
+    return form
+
+
 def check_conv(
     x_shape, w_shape, *, numeric=None, algorithm: str = "auto", bias: bool = False,
     integer: bool = False, **conv_kwargs,
@@ -89,10 +121,11 @@ def check_conv(
 
     $$\text{numeric}(x, w) = \text{conv}_{\text{sym}}(x, w) \text{ as bilinear maps}$$
 
-    One-hot probing in ``x`` and ``w`` recovers the whole operator and compares it with
-    the coefficients of `jconv.symbolic.conv` (see `check_bilinear_operator`); with
-    ``bias=True`` the affine part is checked too (``f(x, w, b) - f(x, w) = b`` per
-    output channel).
+    One-hot probing in ``x`` and ``w`` recovers the whole operator and compares it entry
+    by entry with the symbolic matrix ``M(w)`` (`conv_matrix`, applied to every
+    sample); the integer-data comparison uses the defining sum (`jconv.symbolic.conv`)
+    evaluated exactly (see `check_bilinear_operator`). With ``bias=True`` the affine
+    part is checked too (``f(x, w, b) - f(x, w) = b`` per output channel).
 
     Equivalent to ``jax.jacfwd`` of both arguments against the symbolic Jacobian.
 
@@ -117,9 +150,11 @@ def check_conv(
         numeric = functools.partial(_jconv().conv, algorithm=algorithm)
     result = check_bilinear_operator(
         lambda x, w: numeric(x, w, **conv_kwargs),
-        lambda X, W: conv(X, W, **conv_kwargs),
+        conv_matrix_form(tuple(x_shape), tuple(w_shape), **conv_kwargs),
         x_shape, w_shape, a_name="x", b_name="w", integer=integer,
-        cache_key=_key("conv", conv_kwargs),
+        reference=lambda x, w: conv(x, w, **conv_kwargs),
+        compared_with="the symbolic matrix M(w)", reference_label="the defining sum",
+        cache_key=_key(("conv", tuple(x_shape)), conv_kwargs),
         name=f"conv [{label}]",
         statement="the numeric conv equals the defining sum (the whole bilinear operator)",
         latex=r"y[n,o,p] = \sum_{c,t} w[o,c,t]\,\tilde x[n, g(o)\tfrac{C_{in}}{G}+c, ps+td]",
@@ -156,8 +191,9 @@ def check_conv_transpose(
 
     $$y[q] = \sum_{i, t\,:\, i s + t d = q + lo} x[i]\, w[t]$$
 
-    (per channel pair of a group), compared by one-hot probing with
-    `jconv.symbolic.conv_transpose`.
+    (per channel pair of a group): one-hot probing compares the whole operator entry by
+    entry with the symbolic matrix `conv_transpose_matrix`, and integer data with the
+    scatter sum `jconv.symbolic.conv_transpose` evaluated exactly.
 
     Equivalent to ``torch.nn.functional.conv_transpose{1,2,3}d`` semantics.
 
@@ -178,11 +214,24 @@ def check_conv_transpose(
     label = _label(numeric, algorithm)
     if numeric is None:
         numeric = functools.partial(_jconv().conv_transpose, algorithm=algorithm)
+    x_shape, w_shape = tuple(x_shape), tuple(w_shape)
+    out_shape = conv_transpose(np.zeros(x_shape, np.int64), np.zeros(w_shape, np.int64),
+                               **kwargs).shape
+
+    def matrix_form(Y, W):
+        T = conv_transpose_matrix(W, x_shape[1:], **kwargs)
+        ys = as_object_array(Y, "jconv.symbolic", "Y")
+        entries = [e for n in range(x_shape[0]) for e in T * vec(ys[n])]
+        return sympy.ImmutableDenseNDimArray(entries, out_shape)
+
     return check_bilinear_operator(
         lambda x, w: numeric(x, w, **kwargs),
-        lambda X, W: conv_transpose(X, W, **kwargs),
+        matrix_form,
         x_shape, w_shape, a_name="y", b_name="w", integer=integer,
-        cache_key=_key("conv_transpose", kwargs),
+        reference=lambda y, w: conv_transpose(y, w, **kwargs),
+        compared_with="the symbolic matrix (conv_transpose_matrix)",
+        reference_label="the scatter sum",
+        cache_key=_key(("conv_transpose", x_shape), kwargs),
         name=f"conv_transpose [{label}]",
         statement="the numeric conv_transpose equals its scatter definition",
         latex=r"y[q] = \sum_{i s + t d = q + lo} x[i]\, w[t]",
@@ -198,11 +247,21 @@ def _signal_check(kind, a_shape, b_shape, mode, axes, numeric, method, integer):
     reference = convolve if kind == "convolve" else correlate
     formula = (r"(a * b)[k] = \sum_j a[k-j]\, b[j]" if kind == "convolve"
                else r"(a \star b)[k] = \sum_j a[k-(m-1)+j]\, \overline{b[j]}")
+    symbolic = lambda A, B: reference(A, B, mode, axes=axes)  # noqa: E731
+    if kind == "convolve" and axes is None:  # probe against the Toeplitz/circulant matrix
+        def symbolic(A, B):
+            T = convolve_matrix(B, tuple(a_shape), mode)
+            out = reference(np.zeros(a_shape, np.int64), np.zeros(b_shape, np.int64), mode).shape
+            return sympy.ImmutableDenseNDimArray(list(T * vec(A)), out)
     return check_bilinear_operator(
         lambda a, b: numeric(a, b, mode, axes=axes),
-        lambda A, B: reference(A, B, mode, axes=axes),
+        symbolic,
         a_shape, b_shape, integer=integer,
-        cache_key=(kind, mode, _freeze(axes)),
+        reference=lambda a, b: reference(a, b, mode, axes=axes),
+        compared_with=("the symbolic matrix (convolve_matrix)"
+                       if kind == "convolve" and axes is None else "the defining sum"),
+        reference_label="the defining sum",
+        cache_key=(kind, mode, _freeze(axes), tuple(a_shape), tuple(b_shape)),
         name=f"{kind} {mode} [{label}]",
         statement=f"the numeric {kind}(mode={mode!r}) equals its defining sum",
         latex=formula,
@@ -217,7 +276,9 @@ def check_convolve(
 
     $$(a * b)[k] = \sum_j a[k - j]\, b[j]$$
 
-    compared by one-hot probing with `jconv.symbolic.convolve` (the kernel is flipped:
+    compared by one-hot probing with the symbolic `convolve_matrix` (Toeplitz, or
+    circulant for ``"circular"``; the defining sum when ``axes`` is given) and on
+    integer data with the defining sum `jconv.symbolic.convolve` (the kernel is flipped:
     a function that forgets the flip fails).
 
     Equivalent to ``scipy.signal.convolve`` semantics plus ``mode="circular"``.
@@ -327,6 +388,7 @@ def check_input_grad(
         input_grad_symbolic(tuple(x_shape), **conv_kwargs),
         y_shape, w_shape, a_name="dy", b_name="w",
         cache_key=_key(("input_grad", tuple(x_shape)), conv_kwargs),
+        compared_with="M(w)^T",
         name=f"input VJP = M^T [{label}]",
         statement="conv_input_grad(dy, w) = M(w)^T dy",
         latex=r"\nabla_x L = M(w)^{\mathsf T}\, \nabla_y L",
@@ -367,6 +429,7 @@ def check_kernel_grad(
         kernel_grad_symbolic(tuple(w_shape), **conv_kwargs),
         x_shape, y_shape, a_name="x", b_name="dy",
         cache_key=_key(("kernel_grad", tuple(w_shape)), conv_kwargs),
+        compared_with="A(x)^T",
         name=f"kernel VJP = A^T [{label}]",
         statement="conv_kernel_grad(x, dy) = A(x)^T dy",
         latex=r"\nabla_w L = A(x)^{\mathsf T}\, \nabla_y L",
@@ -448,6 +511,7 @@ def check_transpose_adjoint(
         input_grad_symbolic(tuple(x_shape), **conv_kwargs),
         y_shape, w_shape, a_name="dy", b_name="w",
         cache_key=_key(("input_grad", tuple(x_shape)), conv_kwargs),
+        compared_with="M(w)^T",
         name=f"conv_transpose = M^T [{label}]",
         statement="conv_transpose(y, w) = M(w)^T y for the matching conv",
         latex=r"\mathrm{conv\_transpose}(y, w) = M(w)^{\mathsf T} y",
@@ -502,12 +566,12 @@ def check_vjp(
             vjp_x, input_grad_symbolic(tuple(x_shape), **conv_kwargs), y_shape, w_shape,
             a_name="dy", b_name="w",
             cache_key=_key(("input_grad", tuple(x_shape)), conv_kwargs),
-            name=f"jax.vjp in x [{label}]", statement="vjp_x = M^T"),
+            compared_with="M(w)^T", name=f"jax.vjp in x [{label}]", statement="vjp_x = M^T"),
         check_bilinear_operator(
             vjp_w, kernel_grad_symbolic(tuple(w_shape), **conv_kwargs), x_shape, y_shape,
             a_name="x", b_name="dy",
             cache_key=_key(("kernel_grad", tuple(w_shape)), conv_kwargs),
-            name=f"jax.vjp in w [{label}]", statement="vjp_w = A^T"),
+            compared_with="A(x)^T", name=f"jax.vjp in w [{label}]", statement="vjp_w = A^T"),
     ]
     return combine(
         f"jax.vjp of conv [{label}]",

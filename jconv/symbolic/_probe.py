@@ -188,6 +188,9 @@ def check_bilinear_operator(
     integer: bool = False,
     seed: int = 0,
     cache_key=None,
+    reference=None,
+    compared_with: str = "the symbolic form",
+    reference_label: str = "the reference",
 ) -> CheckResult:
     r"""Check a numeric bilinear function against a symbolic one, completely, at one shape.
 
@@ -223,6 +226,12 @@ def check_bilinear_operator(
         seed: the seed of the random integers.
         cache_key: a hashable key under which the symbolic form is cached (reuse it
             when checking many numeric functions against one symbolic form).
+        reference: optional ``reference(a, b) -> array`` evaluated exactly on the
+            integer data of (a) instead of ``symbolic`` (e.g. the defining sum, when
+            ``symbolic`` is the matrix form), so that (a) and (c) compare against two
+            independent symbolic constructions.
+        compared_with, reference_label: how the details name the symbolic form and
+            the reference.
 
     Returns:
         A `CheckResult`; ``holds`` is None (skipped) when ``numeric`` raises the
@@ -298,7 +307,17 @@ def check_bilinear_operator(
             )
         y, y_mix, y_a2 = (v.reshape(-1) for v in first)
         # (a) integer data against the symbolic result evaluated exactly
-        ref = form.evaluate(a1, b1)
+        if reference is None:
+            ref = form.evaluate(a1, b1)
+        else:
+            values = reference(a1.astype(np.int64).reshape(a_shape),
+                               b1.astype(np.int64).reshape(b_shape))
+            ref = np.array([float(v) for v in as_object_array(values, "check", "reference")
+                            .reshape(-1)])
+            if ref.shape != (n_out,):
+                return CheckResult(name, statement, False, scope,
+                                   f"the reference has {ref.size} entries, the symbolic "
+                                   f"form {n_out}", timer.now, latex)
         scale = max(float(np.max(np.abs(ref), initial=1.0)), 1.0)
         err_a = float(np.max(np.abs(y - ref), initial=0.0))
         if err_a > 100 * ROUNDING * scale or (exact and err_a):
@@ -360,8 +379,10 @@ def check_bilinear_operator(
     else:
         details = (
             f"one-hot probing recovered the whole operator ({n_a} x {n_b} probes, "
-            f"{len(coef)} nonzero coefficients), equal to the symbolic one entry by entry; "
-            f"agrees on integer data and is bilinear; {exactness}"
+            f"{len(coef)} nonzero coefficients), equal entry by entry to {compared_with}; "
+            f"agrees on integer data with "
+            f"{compared_with if reference is None else reference_label}, and is bilinear; "
+            f"{exactness}"
             + ("; " + "; ".join(notes) if notes else "")
         )
     return CheckResult(name, statement, not failures, scope, details, timer.elapsed, latex)

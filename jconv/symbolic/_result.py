@@ -153,7 +153,6 @@ def combine(
     else:
         listed = [s.removeprefix("verified for sizes ") for s in scopes if s != ALL_SIZES]
         scope = verified_for("; ".join(listed)) if listed else "skipped"
-    details = "; ".join(f"{p.name}: {p.status}" + (f" ({p.details})" if not p else "")
-                        for p in parts)
+    details = "; ".join(f"{p.name}: {p.status} ({p.details})" for p in parts)
     return CheckResult(name, statement, holds, scope, details,
                        sum(p.elapsed for p in parts), latex)
