@@ -29,6 +29,8 @@ def run(args, env=None, cwd=ROOT, timeout=300):
     full_env = dict(os.environ)
     full_env.pop("JCONV_PROOF_QUICK", None)
     full_env.pop("JCONV_PROOF_JSON", None)
+    full_env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT),
+                                                           os.environ.get("PYTHONPATH")]))
     full_env.update(env or {})
     return subprocess.run([sys.executable, *map(str, args)], cwd=cwd, env=full_env,
                           capture_output=True, text=True, timeout=timeout)
