@@ -1,17 +1,54 @@
-"""Choosing an algorithm per pass, and explaining the choice."""
+"""Choosing an algorithm per pass, and explaining the choice.
+
+Every pass (forward, input gradient, kernel gradient) is its own `ConvSpec`, so each is
+chosen on its own:
+
+* ``algorithm="auto"``: the supported algorithm with the least estimated time
+  (`Algorithm.cost`, a model calibrated on this machine by ``benchmarks/calibrate.py``)
+  among those whose workspace fits the limit (`set_workspace_limit`).
+* ``algorithm="measure"``: the supported algorithms within the limit (and within
+  `MEASURE_FACTOR` of the best estimate) are compiled and timed once per spec on random
+  data of its shapes, outside any trace, and the fastest is cached and reused, like
+  cuDNN's benchmark mode.
+* a registered name: that algorithm, or a ValueError saying why it cannot run the spec.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import threading
+import time
 
 import numpy as np
 
 from ._algorithms import REGISTRY, Cost
+from ._algorithms._common import operand_bytes
 from ._spec import ConvSpec
+
+POLICIES = ("auto", "measure")
+
+WORKSPACE_FACTOR = 8
+"""Default workspace limit: this many times the bytes of x, w and y together ..."""
+WORKSPACE_FLOOR = 64 * 2**20
+"""... but never less than this many bytes (64 MiB)."""
+MEASURE_FACTOR = 10.0
+"""Measured mode times only candidates estimated within this factor of the best."""
+
+_limit: int | None = None
+_measured: dict[ConvSpec, str] = {}
+_measured_times: dict[ConvSpec, dict[str, float]] = {}
+_lock = threading.Lock()
 
 
 def algorithms() -> tuple[str, ...]:
     """The names of the available convolution algorithms, for ``algorithm=...``.
+
+    Besides these names, ``algorithm`` accepts ``"auto"`` (the cheapest by the calibrated
+    cost model, within the workspace limit) and ``"measure"`` (time the candidates once
+    per configuration and cache the fastest).
+
+    Returns:
+        A tuple of names, e.g. ``("xla", "taps", "im2col", "polyphase", ...)``.
 
     Example:
         >>> import jconv
@@ -21,11 +58,84 @@ def algorithms() -> tuple[str, ...]:
     return tuple(REGISTRY)
 
 
+def set_workspace_limit(limit: int | None) -> int | None:
+    """Bound the scratch memory an automatically chosen algorithm may allocate.
+
+    ``algorithm="auto"`` and ``"measure"`` only consider algorithms whose estimated
+    workspace (patch matrices, padded transforms, phase buffers; shown by `jconv.explain`)
+    is at most the limit; a forced algorithm is not bounded. ``None`` restores the
+    default, per convolution pass,
+
+    $$\\text{limit} = \\max(8 \\cdot \\text{bytes}(x, w, y),\\ 64\\,\\text{MiB}).$$
+
+    The limit is read when a function is traced: it applies to calls traced after this
+    one (jconv's own compiled functions are cleared so that their next call re-plans).
+    It is a process-wide setting, as ``torch.backends.cudnn.benchmark`` is.
+
+    Args:
+        limit: a number of bytes (>= 0), or None for the default rule.
+
+    Returns:
+        The previous limit (None when it was the default).
+
+    Raises:
+        TypeError: ``limit`` is not an int or None.
+        ValueError: ``limit`` is negative.
+
+    Example:
+        >>> import jconv
+        >>> old = jconv.set_workspace_limit(0)      # only algorithms with no workspace
+        >>> jconv.explain((1, 8, 32, 32), (8, 8, 3, 3))["forward"].chosen
+        'xla'
+        >>> _ = jconv.set_workspace_limit(old)
+    """
+    global _limit
+    if limit is not None and (
+        not isinstance(limit, (int, np.integer)) or isinstance(limit, (bool, np.bool_))
+    ):
+        raise TypeError(
+            f"jconv.set_workspace_limit: limit must be an int number of bytes or None, "
+            f"got {limit!r}"
+        )
+    if limit is not None and limit < 0:
+        raise ValueError(f"jconv.set_workspace_limit: limit must be >= 0 bytes, got {limit}")
+    previous, _limit = _limit, None if limit is None else int(limit)
+    _clear_compiled()
+    return previous
+
+
+def _clear_compiled() -> None:
+    """Forget jconv's compiled functions, so their next call plans again."""
+    import sys
+
+    conv = sys.modules.get("jconv._conv")
+    primitive = sys.modules.get("jconv._primitive")
+    for module in (conv, primitive):
+        if module is None:
+            continue
+        for value in vars(module).values():
+            clear = getattr(value, "clear_cache", None)
+            if callable(clear) and hasattr(value, "lower"):
+                clear()
+
+
+def workspace_limit(spec: ConvSpec) -> int:
+    """The workspace bound (bytes) that applies to ``spec`` now."""
+    if _limit is not None:
+        return _limit
+    return max(WORKSPACE_FACTOR * operand_bytes(spec), WORKSPACE_FLOOR)
+
+
 def check_algorithm(fn: str, algorithm) -> str:
-    """Validate an ``algorithm=`` argument ("auto" or a registered name)."""
-    if not isinstance(algorithm, str) or (algorithm != "auto" and algorithm not in REGISTRY):
+    """Validate an ``algorithm=`` argument ("auto", "measure" or a registered name)."""
+    if not isinstance(algorithm, str) or (
+        algorithm not in POLICIES and algorithm not in REGISTRY
+    ):
         names = ", ".join(repr(n) for n in REGISTRY)
-        raise ValueError(f"{fn}: algorithm must be 'auto' or one of {names}, got {algorithm!r}")
+        raise ValueError(
+            f"{fn}: algorithm must be 'auto' or one of {names}, or 'measure' (time the "
+            f"candidates), got {algorithm!r}"
+        )
     return algorithm
 
 
@@ -36,35 +146,69 @@ def _refusal(name: str, spec: ConvSpec) -> str | None:
 
 @dataclasses.dataclass(frozen=True)
 class Candidate:
+    """One algorithm for one pass: its estimate, or why it cannot run the pass.
+
+    ``cost`` is None when unsupported (``reason`` says why); ``over_limit`` marks a
+    supported algorithm whose workspace exceeds the limit; ``measured`` is the timed
+    seconds in measured mode (None otherwise).
+    """
+
     name: str
-    cost: Cost | None        # None when unsupported
-    reason: str | None       # why unsupported
+    cost: Cost | None
+    reason: str | None
+    over_limit: bool = False
+    measured: float | None = None
 
 
 @dataclasses.dataclass(frozen=True)
 class PassPlan:
-    """The candidates for one pass and the one chosen."""
+    """The candidates for one pass, the one chosen, and the workspace limit applied."""
 
     role: str
     spec: ConvSpec
     candidates: tuple[Candidate, ...]
     chosen: str
+    limit: int
 
 
 def candidates(spec: ConvSpec) -> tuple[Candidate, ...]:
+    """Every registered algorithm for ``spec``, with its cost or refusal."""
+    limit = workspace_limit(spec)
+    times = _measured_times.get(spec, {})
     out = []
     for name, alg in REGISTRY.items():
         reason = _refusal(name, spec)
-        out.append(Candidate(name, None if reason else alg.cost(spec), reason))
+        if reason:
+            out.append(Candidate(name, None, reason))
+            continue
+        c = alg.cost(spec)
+        out.append(Candidate(name, c, None, c.workspace > limit, times.get(name)))
     return tuple(out)
 
 
-def choose(spec: ConvSpec, algorithm: str = "auto", role: str = "forward", fn: str = "jconv") -> str:
-    """The algorithm that runs ``spec``: the cheapest supported one for ``"auto"``.
+def _eligible(spec: ConvSpec) -> list[Candidate]:
+    """Supported candidates within the workspace limit (the least-workspace one if none)."""
+    supported = [c for c in candidates(spec) if c.cost is not None]
+    within = [c for c in supported if not c.over_limit]
+    if within:
+        return within
+    least = min(c.cost.workspace for c in supported)
+    return [c for c in supported if c.cost.workspace == least]
 
-    A forced algorithm that cannot run ``spec`` raises ValueError saying why.
+
+def choose(
+    spec: ConvSpec, algorithm: str = "auto", role: str = "forward", fn: str = "jconv"
+) -> str:
+    """The algorithm that runs ``spec`` under the policy ``algorithm``.
+
+    ``"auto"``: the least estimated time within the workspace limit. ``"measure"``: the
+    fastest measured (cached per spec). A name: that algorithm, checked.
+
+    Raises:
+        ValueError: a forced algorithm cannot run ``spec``; the message names the pass
+            and the reason.
     """
-    if algorithm != "auto":
+    if algorithm not in POLICIES:
         reason = _refusal(algorithm, spec)
         if reason:
             raise ValueError(
@@ -72,12 +216,101 @@ def choose(spec: ConvSpec, algorithm: str = "auto", role: str = "forward", fn: s
                 f"pass: {reason}"
             )
         return algorithm
-    supported = [c for c in candidates(spec) if c.cost is not None]
-    return min(supported, key=lambda c: c.cost.seconds).name
+    if algorithm == "measure":
+        return measure(spec)
+    return min(_eligible(spec), key=lambda c: c.cost.seconds).name
+
+
+# -- measured mode ----------------------------------------------------------------------
+
+
+def measure(spec: ConvSpec) -> str:
+    """Time the plausible algorithms for ``spec`` once and cache the fastest.
+
+    Runs in a separate thread, so it works while an outer function is being traced: each
+    candidate is compiled for the spec's shapes and run on random data (a warm-up, then
+    the best of three runs).
+    """
+    if spec.is_empty:
+        return choose(spec, "auto")
+    with _lock:
+        if spec in _measured:
+            return _measured[spec]
+    result: dict[str, float] = {}
+    error: list[BaseException] = []
+
+    def work():
+        try:
+            result.update(_time_candidates(spec))
+        except BaseException as e:  # reported in the calling thread
+            error.append(e)
+
+    worker = threading.Thread(target=work, name="jconv-measure")
+    worker.start()
+    worker.join()
+    if error:
+        raise error[0]
+    best = min(result, key=result.get)
+    with _lock:
+        _measured[spec] = best
+        _measured_times[spec] = dict(result)
+    return best
+
+
+def measured_choices() -> dict[ConvSpec, str]:
+    """A copy of the measured-mode cache: spec -> fastest algorithm."""
+    with _lock:
+        return dict(_measured)
+
+
+def clear_measurements() -> None:
+    """Forget every measured choice."""
+    with _lock:
+        _measured.clear()
+        _measured_times.clear()
+
+
+def _time_candidates(spec: ConvSpec) -> dict[str, float]:
+    import jax
+
+    eligible = _eligible(spec)
+    best = min(c.cost.seconds for c in eligible)
+    names = [c.name for c in eligible if c.cost.seconds <= MEASURE_FACTOR * best]
+    dtype = np.dtype(spec.dtype)
+    if dtype.name in ("float16", "bfloat16"):
+        dtype = np.dtype(np.float32)  # algorithms run half precision in float32
+    rng = np.random.default_rng(0)
+    x, w = (_random(rng, shape, dtype) for shape in (spec.x_shape, spec.w_shape))
+    x, w = jax.device_put(x), jax.device_put(w)
+    times = {}
+    for name in names:
+        alg = REGISTRY[name]
+        fn = jax.jit(lambda a, b, alg=alg: alg.run(a, b, spec, None))
+        compiled = fn.lower(x, w).compile()
+        compiled(x, w).block_until_ready()
+        runs = []
+        for _ in range(3):
+            t0 = time.perf_counter()
+            compiled(x, w).block_until_ready()
+            runs.append(time.perf_counter() - t0)
+        times[name] = min(runs)
+    return times
+
+
+def _random(rng, shape, dtype):
+    if dtype.kind in "iub":
+        return rng.integers(-3, 4, shape).astype(dtype)
+    if dtype.kind == "c":
+        return (rng.standard_normal(shape) + 1j * rng.standard_normal(shape)).astype(dtype)
+    return rng.standard_normal(shape).astype(dtype)
+
+
+# -- explain ----------------------------------------------------------------------------
 
 
 def plan(spec: ConvSpec, role: str, algorithm: str = "auto") -> PassPlan:
-    return PassPlan(role, spec, candidates(spec), choose(spec, algorithm, role))
+    chosen = choose(spec, algorithm, role)
+    return PassPlan(role, spec, candidates(spec), chosen, workspace_limit(spec))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -100,18 +333,26 @@ class Plan:
             lines.append("")
             lines.append(
                 f"{p.role}: chosen {p.chosen!r}  ({s.macs:,} multiply-adds; x {s.x_shape}, "
-                f"w {s.w_shape} -> y {s.y_shape} in (N, G, C, *spatial) form)"
+                f"w {s.w_shape} -> y {s.y_shape} in (N, G, C, *spatial) form; workspace "
+                f"limit {_fmt_bytes(p.limit)})"
             )
-            lines.append(f"  {'algorithm':<10} {'est. time':>12} {'workspace':>12}  note")
+            timed = any(c.measured is not None for c in p.candidates)
+            head = f"  {'algorithm':<10} {'est. time':>10} {'workspace':>10}"
+            lines.append(head + (f" {'measured':>10}" if timed else "") + "  note")
             for c in p.candidates:
                 if c.cost is None:
-                    lines.append(f"  {c.name:<10} {'-':>12} {'-':>12}  unsupported: {c.reason}")
-                else:
-                    mark = "<- chosen" if c.name == p.chosen else ""
-                    lines.append(
-                        f"  {c.name:<10} {_fmt_time(c.cost.seconds):>12} "
-                        f"{_fmt_bytes(c.cost.workspace):>12}  {mark}"
-                    )
+                    blank = f"  {c.name:<10} {'-':>10} {'-':>10}" + (f" {'-':>10}" if timed else "")
+                    lines.append(f"{blank}  unsupported: {c.reason}")
+                    continue
+                row = f"  {c.name:<10} {_fmt_time(c.cost.seconds):>10} {_fmt_bytes(c.cost.workspace):>10}"
+                if timed:
+                    row += f" {_fmt_time(c.measured) if c.measured is not None else '-':>10}"
+                notes = []
+                if c.name == p.chosen:
+                    notes.append("<- chosen")
+                if c.over_limit:
+                    notes.append("workspace over the limit")
+                lines.append(row + ("  " + "; ".join(notes) if notes else ""))
         return "\n".join(lines)
 
     __repr__ = __str__
@@ -141,4 +382,3 @@ def explain_spec(description: str, spec: ConvSpec, algorithm: str, differentiabl
 
 def is_differentiable(dtype) -> bool:
     return np.dtype(dtype).kind in "fc"
-

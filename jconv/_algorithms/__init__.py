@@ -37,9 +37,15 @@ class Algorithm(NamedTuple):
 
 
 def _registry() -> dict[str, Algorithm]:
-    from . import taps, xla
+    from . import fft, im2col, polyphase, taps, winograd, xla
 
-    return {alg.name: alg for alg in (xla.ALGORITHM, taps.ALGORITHM)}
+    return {
+        alg.name: alg
+        for alg in (
+            xla.ALGORITHM, taps.ALGORITHM, im2col.ALGORITHM, polyphase.ALGORITHM, fft.ALGORITHM,
+            winograd.ALGORITHM,
+        )
+    }
 
 
 REGISTRY: dict[str, Algorithm] = _registry()

@@ -1,7 +1,8 @@
-"""Small helpers shared by the algorithms."""
+"""Small helpers shared by the algorithms: operand preparation, windows and cost terms."""
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import jax.numpy as jnp
@@ -9,20 +10,51 @@ import numpy as np
 from jax import lax
 
 from .._spec import ConvSpec
+from ._calibration import CONSTANTS
 
-# Calibration constants of the cost model (2-core CPU, float32; see benchmarks/).
-MATMUL_FLOPS = 100e9   # dense, well-shaped matmul throughput in practice
-STREAM_BYTES = 20e9    # memory traffic
-LAUNCH_SECONDS = 2e-6  # fixed overhead per fused operation
+# Machine constants of the cost model, measured by benchmarks/calibrate.py.
+MATMUL_FLOPS = CONSTANTS["matmul_flops"]      # float32 matmul throughput, well-shaped
+STREAM_BYTES = CONSTANTS["stream_bytes"]      # memory traffic, bytes per second
+LAUNCH_SECONDS = CONSTANTS["launch_seconds"]  # fixed overhead per fused operation
+
+_WIDE = ("float64", "complex128", "int64", "uint64")
+_COMPLEX = ("complex64", "complex128")
 
 
 def itemsize(spec: ConvSpec) -> int:
     return np.dtype(spec.dtype).itemsize
 
 
+def compute_itemsize(spec: ConvSpec) -> int:
+    """Bytes per element as the algorithms compute (half precision runs in float32)."""
+    return max(itemsize(spec), 4) if spec.dtype in ("float16", "bfloat16") else itemsize(spec)
+
+
 def operand_bytes(spec: ConvSpec) -> int:
     """Bytes of x, w and y together."""
     return itemsize(spec) * sum(math.prod(s) for s in (spec.x_shape, spec.w_shape, spec.y_shape))
+
+
+def is_integer(spec: ConvSpec) -> bool:
+    return np.dtype(spec.dtype).kind in "iub"
+
+
+def dtype_factor(spec: ConvSpec, key: str) -> float:
+    """How much slower than float32 arithmetic ``key`` (a calibrated family) runs."""
+    if spec.dtype in _COMPLEX:
+        base = 4.0  # one complex multiply-add is four real ones
+        wide = spec.dtype == "complex128"
+    else:
+        base = 1.0
+        wide = spec.dtype in _WIDE
+    if is_integer(spec):
+        return base * CONSTANTS[f"{key}_int_factor"] * (2.0 if wide else 1.0)
+    return base * (CONSTANTS[f"{key}_f64_factor"] if wide else 1.0)
+
+
+def saturation(size: float, half: float) -> float:
+    """``size / (size + half)``: the efficiency of a loop of ``size`` with overhead ``half``."""
+    return size / (size + half)
 
 
 def effective_kernel(w, spec: ConvSpec):
@@ -34,7 +66,91 @@ def effective_kernel(w, spec: ConvSpec):
 
 def dilate_and_pad(x, spec: ConvSpec):
     """``xe``: x with ``lhs_dilation - 1`` zeros between samples, padded (negative crops)."""
+    if all(ld == 1 for ld in spec.lhs_dilation) and all(p == (0, 0) for p in spec.padding):
+        return x
     config = [(0, 0, 0)] * 3 + [
         (lo, hi, ld - 1) for (lo, hi), ld in zip(spec.padding, spec.lhs_dilation)
     ]
     return lax.pad(x, jnp.zeros((), x.dtype), config)
+
+
+def used_extent(spec: ConvSpec) -> tuple[int, ...]:
+    """Per dim, how much of the padded input the windows read: ``(O - 1) s + d (K - 1) + 1``."""
+    return tuple(
+        (o - 1) * s + dk
+        for o, s, dk in zip(spec.out_size, spec.stride, spec.dilated_kernel_size)
+    )
+
+
+def taps(spec: ConvSpec):
+    """Every kernel tap index tuple, in C order."""
+    return itertools.product(*(range(k) for k in spec.kernel_size))
+
+
+def positions(spec: ConvSpec):
+    """Every output position index tuple, in C order."""
+    return itertools.product(*(range(o) for o in spec.out_size))
+
+
+def tap_window(xe, spec: ConvSpec, t):
+    """``xe[..., t d + p s]`` for every output position ``p``: shape ``(N, G, Ci, *O)``."""
+    start = [0, 0, 0] + [ti * d for ti, d in zip(t, spec.rhs_dilation)]
+    limit = [*xe.shape[:3]] + [
+        st + (o - 1) * s + 1 for st, o, s in zip(start[3:], spec.out_size, spec.stride)
+    ]
+    return lax.slice(xe, start, limit, (1, 1, 1, *spec.stride))
+
+
+def position_window(xe, spec: ConvSpec, p):
+    """``xe[..., p s + t d]`` for every kernel tap ``t``: shape ``(N, G, Ci, *K)``."""
+    start = [0, 0, 0] + [pi * s for pi, s in zip(p, spec.stride)]
+    limit = [*xe.shape[:3]] + [
+        st + (k - 1) * d + 1 for st, k, d in zip(start[3:], spec.kernel_size, spec.rhs_dilation)
+    ]
+    return lax.slice(xe, start, limit, (1, 1, 1, *spec.rhs_dilation))
+
+
+def flat_wide(xe, spec: ConvSpec):
+    """Flatten the spatial axes of a stride-1 problem onto one "wide" axis.
+
+    With stride 1, output position ``p`` reads ``xe`` at flat offset ``sum_k p_k R_k`` plus
+    the tap's offset ``sum_k t_k d_k R_k`` (``R_k`` the row-major strides of ``xe``'s spatial
+    block). Computing the output on the grid ``(O_1, E_2, ..., E_n)`` (every row as wide as
+    the padded input) turns every tap window into one contiguous 1-D slice; the columns past
+    ``O_k`` are garbage and `unwiden` crops them.
+
+    Returns:
+        ``(xf, offsets, length)``: ``xe`` cropped to the extent the windows use and flattened
+        to ``(N, G, Ci, L)`` (zero-extended so every slice fits), the flat offset of every
+        tap (C order), and the wide output length.
+    """
+    extent = used_extent(spec)
+    if tuple(xe.shape[3:]) != extent:
+        xe = lax.slice(xe, [0] * xe.ndim, [*xe.shape[:3], *extent])
+    strides = [math.prod(extent[k + 1:]) for k in range(spec.ndim)]
+    length = spec.out_size[0] * strides[0]
+    offsets = [
+        sum(ti * d * r for ti, d, r in zip(t, spec.rhs_dilation, strides)) for t in taps(spec)
+    ]
+    xf = xe.reshape(*xe.shape[:3], math.prod(extent))
+    need = max(offsets) + length - xf.shape[-1]
+    if need > 0:
+        xf = jnp.pad(xf, [(0, 0)] * 3 + [(0, need)])
+    return xf, offsets, length
+
+
+def unwiden(yw, spec: ConvSpec):
+    """Crop a wide output ``(..., O_1 * E_2 ... E_n)`` from `flat_wide` to ``(..., *O)``."""
+    extent = used_extent(spec)
+    wide = (spec.out_size[0], *extent[1:])
+    y = yw.reshape(*yw.shape[:-1], *wide)
+    if wide != spec.out_size:
+        lead = yw.ndim - 1
+        y = lax.slice(y, [0] * y.ndim, [*y.shape[:lead], *spec.out_size])
+    return y
+
+
+def wide_fraction(spec: ConvSpec) -> float:
+    """Useful share of the wide grid: ``prod_{k>=2} O_k / E_k``."""
+    extent = used_extent(spec)
+    return math.prod(o / e for o, e in zip(spec.out_size[1:], extent[1:]))

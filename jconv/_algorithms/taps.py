@@ -1,16 +1,30 @@
-"""``taps``: the direct sum over kernel taps.
+"""``taps``: the direct sum, unrolled over kernel taps or over output positions.
 
     y[n, g, :, p] = sum_t  w[g, :, :, t'] @ xe[n, g, :, p * s + t * d]
 
-For every tap ``t`` of the kernel, a strided slice of the dilated, padded input is
-contracted over the channels of its group and accumulated. Exact for integers, no
-workspace beyond one slice; the work per tap is a small batched matmul, which suits
-depthwise and grouped kernels with few taps.
+Four forms of the same sum, picked per spec by `cost`:
+
+* ``fma``: for small channel counts (depthwise, small groups) every (tap, input channel)
+  pair is one broadcast multiply-add, ``y[n, g, o, :] += w[g, o, c, t'] * window[n, g, c, :]``,
+  and the whole sum fuses into one loop over the output. With stride 1 the spatial axes
+  are flattened onto one "wide" axis (every output row as wide as the padded input), so
+  every window is one contiguous slice and the loop vectorises along it; the extra
+  columns are cropped at the end. Large kernels loop over their first dim.
+* ``dot``: for larger channel counts, one channel contraction per tap (a matrix product
+  per image and group), accumulated.
+* ``reduce``: when the output has few positions and the kernel many taps (the
+  kernel-gradient pass, whose "kernel" is the output cotangent) and the channels are
+  few, one fused multiply-reduce per output position; with kernel dilation 1 the kernel
+  is widened to the input's row length so that every window is one contiguous slice.
+* ``positions``: the same with many channels, one contraction per output position.
+
+Exact for integers (only multiplies and adds in the operand dtype); the workspace is at
+most one window.
 """
 
 from __future__ import annotations
 
-import itertools
+import dataclasses
 import math
 
 import jax.numpy as jnp
@@ -18,58 +32,265 @@ from jax import lax
 
 from .._spec import ConvSpec
 from . import Algorithm, Cost
+from ._calibration import CONSTANTS
 from ._common import (
-    LAUNCH_SECONDS,
-    MATMUL_FLOPS,
-    STREAM_BYTES,
+    compute_itemsize,
     dilate_and_pad,
+    dtype_factor,
     effective_kernel,
-    itemsize,
+    flat_wide,
+    position_window,
+    positions,
+    saturation,
+    tap_window,
+    taps,
+    unwiden,
+    used_extent,
+    wide_fraction,
 )
 
-MAX_TAPS = 4096  # the sum is unrolled at trace time
+MAX_TERMS = 1024     # (tap, channel) terms of the fused form
+UNROLL_TERMS = 128   # beyond this, the fused form loops over the first kernel dim
+MAX_TAPS = 1024      # unrolled taps of the dot form
+MAX_POSITIONS = 256  # unrolled output positions of the reduce and positions forms
+
+
+def _terms(spec: ConvSpec) -> int:
+    return math.prod(spec.kernel_size) * spec.in_channels
+
+
+def _flat_kernel(spec: ConvSpec) -> bool:
+    """Whether the reduce form can widen the kernel (dilation 1, widening at most 2x)."""
+    if any(d != 1 for d in spec.rhs_dilation):
+        return False
+    extent = used_extent(spec)
+    wide = spec.kernel_size[0] * math.prod(extent[1:])
+    return wide <= 2 * math.prod(spec.kernel_size)
+
+
+def _mode_costs(spec: ConvSpec) -> dict[str, Cost]:
+    """Estimated cost of every form this spec allows."""
+    c = CONSTANTS
+    item = compute_itemsize(spec)
+    n_taps = math.prod(spec.kernel_size)
+    n_pos = math.prod(spec.out_size)
+    rows = spec.batch * spec.groups
+    y_bytes = item * rows * spec.out_channels * n_pos
+    w_bytes = item * spec.groups * spec.out_channels * spec.in_channels * n_taps
+    padded = item * rows * spec.in_channels * math.prod(spec.padded_size)
+    flops = 2 * spec.macs
+    launch, stream = c["launch_seconds"], c["stream_bytes"]
+    out = {}
+    if _terms(spec) <= MAX_TERMS:
+        wide = 1.0 / wide_fraction(spec) if all(s == 1 for s in spec.stride) else 1.0
+        loops = 1 if _terms(spec) <= UNROLL_TERMS else spec.kernel_size[0]
+        out["fma"] = Cost(
+            launch * (2 + loops)
+            + flops * wide * dtype_factor(spec, "fma") / c["fma_flops"]
+            + (2 * padded + loops * y_bytes * wide) / stream,
+            padded,
+        )
+    if n_taps <= MAX_TAPS:
+        rate = c["matmul_flops"] * saturation(spec.in_channels, c["matmul_half"]) * saturation(
+            spec.out_channels, c["matmul_half"]
+        ) * saturation(n_pos, c["matmul_half"])
+        window = item * rows * spec.in_channels * n_pos
+        out["dot"] = Cost(
+            n_taps * launch * 3
+            + flops * dtype_factor(spec, "matmul") / rate
+            + (padded + n_taps * (window * 2 + y_bytes * 2)) / stream,
+            padded + window,
+        )
+    if n_pos <= MAX_POSITIONS:
+        if _flat_kernel(spec):
+            wide = spec.kernel_size[0] * math.prod(used_extent(spec)[1:]) / n_taps
+        else:
+            wide = 1.0
+        out["reduce"] = Cost(
+            launch * (2 + n_pos)
+            + flops * wide * dtype_factor(spec, "fma") / c["reduce_flops"]
+            + (padded + n_pos * (padded + w_bytes) * 0.25) / stream,
+            padded,
+        )
+        depth = spec.in_channels * n_taps
+        rate = c["matmul_flops"] * saturation(depth, c["matmul_half"]) * saturation(
+            spec.out_channels, c["matmul_half"]
+        ) * saturation(spec.batch, c["matmul_half"])
+        window = item * rows * depth
+        out["positions"] = Cost(
+            n_pos * launch * 3
+            + flops * dtype_factor(spec, "matmul") / rate
+            + (padded + n_pos * (window * 2 + w_bytes)) / stream,
+            padded + window,
+        )
+    return out
 
 
 def supports(spec: ConvSpec) -> str | None:
-    taps = math.prod(spec.kernel_size)
-    if taps > MAX_TAPS:
-        return f"the kernel has {taps} taps, more than the {MAX_TAPS} this unrolled sum allows"
+    if not _mode_costs(spec):
+        return (
+            f"the kernel has {math.prod(spec.kernel_size)} taps and the output "
+            f"{math.prod(spec.out_size)} positions; this unrolled sum allows at most "
+            f"{MAX_TAPS} taps ({MAX_TERMS} taps times input channels) or {MAX_POSITIONS} "
+            f"positions"
+        )
     return None
 
 
+def mode(spec: ConvSpec) -> str:
+    """The cheapest form for ``spec``: ``"fma"``, ``"dot"``, ``"reduce"`` or ``"positions"``."""
+    costs = _mode_costs(spec)
+    return min(costs, key=lambda k: costs[k].seconds)
+
+
 def cost(spec: ConvSpec) -> Cost:
-    taps = math.prod(spec.kernel_size)
-    slice_bytes = itemsize(spec) * spec.batch * spec.groups * spec.in_channels * math.prod(
-        spec.out_size
-    )
-    out_bytes = itemsize(spec) * math.prod(spec.y_shape)
-    channel_rate = MATMUL_FLOPS * min(1.0, spec.in_channels * spec.out_channels / 256)
-    seconds = (
-        2 * spec.macs / max(channel_rate, 2e9)
-        + taps * (slice_bytes + 2 * out_bytes) / STREAM_BYTES
-        + taps * LAUNCH_SECONDS
-    )
-    return Cost(seconds, slice_bytes)
+    return _mode_costs(spec)[mode(spec)]
+
+
+def _fma(xe, w, spec: ConvSpec):
+    """Broadcast multiply-adds fused into one loop over the (wide) output.
+
+    Up to `UNROLL_TERMS` terms are unrolled; beyond that a loop runs over the first kernel
+    dim and unrolls the rest (the output is then accumulated once per kernel row).
+    """
+    n, g, ci = xe.shape[:3]
+    co = spec.out_channels
+    k1, rest = spec.kernel_size[0], spec.kernel_size[1:]
+    stride1 = all(s == 1 for s in spec.stride)
+    wt = w.reshape(g, co, ci, k1, -1)
+    if stride1:
+        xf, offsets, length = flat_wide(xe, spec)
+        row = offsets[len(offsets) // k1] if k1 > 1 else 0  # flat offset of one kernel row
+        inner = offsets[: len(offsets) // k1]
+        nsp = 1
+
+        def window(base, j):
+            return lax.dynamic_slice_in_dim(xf, base + inner[j], length, axis=3)
+    else:
+        d1, s1 = spec.rhs_dilation[0], spec.stride[0]
+        sub = dataclasses.replace(
+            spec, kernel_size=(1, *rest), in_size=(1,) * spec.ndim, padding=((0, 0),) * spec.ndim
+        )
+        inner = list(taps(sub))
+        row = d1
+        nsp = spec.ndim
+        height = (spec.out_size[0] - 1) * s1 + 1
+
+        def window(base, j):
+            block = lax.dynamic_slice_in_dim(xe, base, height, axis=3)
+            return tap_window(block, spec, inner[j])
+
+    def row_sum(i, wrow):
+        base = i * row
+        y = None
+        for j in range(len(inner)):
+            win = window(base, j)
+            for c in range(ci):
+                term = win[:, :, c : c + 1] * wrow[:, :, c, j].reshape(1, g, co, *([1] * nsp))
+                y = term if y is None else y + term
+        return y
+
+    if _terms(spec) <= UNROLL_TERMS or k1 == 1:
+        y = None
+        for i in range(k1):
+            part = row_sum(i, wt[:, :, :, i])
+            y = part if y is None else y + part
+    else:
+        first = row_sum(0, wt[:, :, :, 0])
+
+        def body(i, acc):
+            return acc + row_sum(i, lax.dynamic_index_in_dim(wt, i, axis=3, keepdims=False))
+
+        y = lax.fori_loop(1, k1, body, first)
+    return unwiden(y, spec) if stride1 else y
+
+
+def _dot(xe, w, spec: ConvSpec, precision):
+    """Per tap, ``(Co, Ci) @ (Ci, O)`` for every image and group, accumulated."""
+    n, g, ci = xe.shape[:3]
+    co = spec.out_channels
+    y = None
+    for t in taps(spec):
+        win = tap_window(xe, spec, t).reshape(n, g, ci, -1)
+        wt = jnp.broadcast_to(w[(..., *t)], (n, g, co, ci))
+        term = lax.dot_general(wt, win, (((3,), (2,)), ((0, 1), (0, 1))), precision=precision)
+        y = term if y is None else y + term
+    return y.reshape(spec.y_shape)
+
+
+def _position_windows(xe, w, spec: ConvSpec):
+    """Per output position, the window of ``xe`` the kernel meets, and the kernel to match.
+
+    With kernel dilation 1 the kernel is widened to the rows of ``xe`` (zeros past ``K``)
+    and each window is one contiguous slice of the flattened ``xe``; otherwise each
+    window is a strided N-d slice. Returns ``(windows, kernel)`` with the tap axes of both
+    flattened to one.
+    """
+    n, g, ci = xe.shape[:3]
+    if not _flat_kernel(spec):
+        wins = [position_window(xe, spec, p).reshape(n, g, ci, -1) for p in positions(spec)]
+        return wins, w.reshape(*w.shape[:3], -1)
+    extent = used_extent(spec)
+    if tuple(xe.shape[3:]) != extent:
+        xe = lax.slice(xe, [0] * xe.ndim, [n, g, ci, *extent])
+    strides = [math.prod(extent[k + 1:]) for k in range(spec.ndim)]
+    pads = [(0, 0)] * 4 + [(0, e - k) for e, k in zip(extent[1:], spec.kernel_size[1:])]
+    wf = jnp.pad(w, pads).reshape(*w.shape[:3], -1)
+    length = wf.shape[-1]
+    offsets = [sum(pk * s * r for pk, s, r in zip(p, spec.stride, strides))
+               for p in positions(spec)]
+    xf = xe.reshape(n, g, ci, -1)
+    need = max(offsets) + length - xf.shape[-1]
+    if need > 0:
+        xf = jnp.pad(xf, [(0, 0)] * 3 + [(0, need)])
+    return [lax.slice_in_dim(xf, off, off + length, axis=3) for off in offsets], wf
+
+
+def _reduce(xe, w, spec: ConvSpec):
+    """Per output position, one fused multiply-reduce over channels and taps."""
+    wins, wf = _position_windows(xe, w, spec)
+    cols = [jnp.sum(win[:, :, None] * wf[None], axis=(3, 4), dtype=wf.dtype) for win in wins]
+    return jnp.stack(cols, axis=-1).reshape(spec.y_shape)
+
+
+def _positions(xe, w, spec: ConvSpec, precision):
+    """Per output position, ``(N, Ci K) @ (Ci K, Co)`` for every group."""
+    wins, wf = _position_windows(xe, w, spec)
+    g, co = wf.shape[:2]
+    wm = wf.reshape(g, co, -1)
+    cols = [
+        lax.dot_general(
+            win.reshape(*win.shape[:2], -1), wm, (((2,), (2,)), ((1,), (0,))),
+            precision=precision,
+        )  # (G, N, Co)
+        for win in wins
+    ]
+    y = jnp.stack(cols, axis=-1)  # (G, N, Co, P)
+    return jnp.swapaxes(y, 0, 1).reshape(spec.y_shape)
+
+
+def run_form(form: str, x, w, spec: ConvSpec, precision=None):
+    """Compute ``spec`` with one named form (it must be among `_mode_costs`'s keys)."""
+    xe = dilate_and_pad(x, spec)
+    w = effective_kernel(w, spec)
+    if form == "fma":
+        return _fma(xe, w, spec)
+    if form == "dot":
+        return _dot(xe, w, spec, precision)
+    if form == "reduce":
+        return _reduce(xe, w, spec)
+    return _positions(xe, w, spec, precision)
 
 
 def run(x, w, spec: ConvSpec, precision=None):
-    xe = dilate_and_pad(x, spec)
-    w = effective_kernel(w, spec)
-    nd = spec.ndim
-    sp = "".join(chr(ord("p") + i) for i in range(nd))
-    equation = f"ngc{sp},goc->ngo{sp}"
-    y = None
-    for t in itertools.product(*(range(k) for k in spec.kernel_size)):
-        start = [0, 0, 0] + [ti * d for ti, d in zip(t, spec.rhs_dilation)]
-        limit = [*x.shape[:3]] + [
-            st + (o - 1) * s + 1 for st, o, s in zip(start[3:], spec.out_size, spec.stride)
-        ]
-        window = lax.slice(xe, start, limit, (1, 1, 1, *spec.stride))
-        term = jnp.einsum(equation, window, w[(..., *t)], precision=precision)
-        y = term if y is None else y + term
-    return y
+    return run_form(mode(spec), x, w, spec, precision)
 
 
 ALGORITHM = Algorithm(
-    "taps", "direct sum over kernel taps of strided input slices", supports, cost, run
+    "taps",
+    "direct sum unrolled over kernel taps (fused multiply-adds for few channels) or over "
+    "output positions",
+    supports,
+    cost,
+    run,
 )

@@ -10,7 +10,8 @@ from jax import lax
 
 from .._spec import ConvSpec
 from . import Algorithm, Cost
-from ._common import LAUNCH_SECONDS, MATMUL_FLOPS, STREAM_BYTES, effective_kernel, operand_bytes
+from ._calibration import CONSTANTS
+from ._common import dtype_factor, effective_kernel, operand_bytes, saturation
 
 
 def supports(spec: ConvSpec) -> str | None:
@@ -18,10 +19,17 @@ def supports(spec: ConvSpec) -> str | None:
 
 
 def cost(spec: ConvSpec) -> Cost:
-    rate = MATMUL_FLOPS / (8 if spec.groups > 1 else 1)
-    if spec.dtype in ("float64", "complex128"):
-        rate /= 8
-    seconds = 2 * spec.macs / rate + operand_bytes(spec) / STREAM_BYTES + LAUNCH_SECONDS
+    # XLA's CPU convolution runs near matrix speed with many channels per group and far
+    # below it with few (depthwise, small groups), and in slow loops for float64/integers.
+    c = CONSTANTS
+    rate = c["xla_flops"] * saturation(
+        spec.in_channels * spec.out_channels, c["xla_channel_half"]
+    )
+    seconds = (
+        2 * spec.macs * dtype_factor(spec, "xla") / rate
+        + operand_bytes(spec) / c["stream_bytes"]
+        + c["launch_seconds"]
+    )
     return Cost(seconds, 0)
 
 

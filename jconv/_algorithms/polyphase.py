@@ -1,0 +1,203 @@
+"""``polyphase``: a convolution of a zero-stuffed input, split into its phases.
+
+Transposed convolutions (and the input gradient of a strided convolution) correlate an
+input dilated by ``ld`` (``ld - 1`` zeros between samples): most products are with zeros.
+Per spatial dim, with stride ``s``, kernel dilation ``d`` and low padding ``lo``, output
+``p`` meets a real sample exactly when
+
+    p s + t d - lo = 0  (mod ld).
+
+Split the outputs by phase ``r = p mod P``, ``P = ld / gcd(s, ld)``. In phase ``r`` the
+taps that meet real samples are ``t = t0 + m T`` (``T = ld / gcd(d, ld)``, ``t0`` the
+smallest solution; none when ``gcd(d, ld)`` does not divide ``lo - r s``), and with
+``p = q P + r``
+
+    y[q P + r] = sum_m x[q s' + m d' + c0] w[t0 + m T],
+    s' = s / gcd(s, ld),  d' = d / gcd(d, ld),  c0 = (r s + t0 d - lo) / ld,
+
+an ordinary convolution of the undilated input with the sub-kernel ``w[t0::T]`` (stride
+``s'``, dilation ``d'``, padding ``-c0`` below). Each phase is computed by the cheapest
+other algorithm and the phases are interleaved into the output. This does exactly the
+products with real samples, ``1 / ld`` of the dilated sum per dim. Exact for integers.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import math
+
+import jax.numpy as jnp
+import numpy as np
+
+from .._spec import ConvSpec
+from . import Algorithm, Cost
+from ._calibration import CONSTANTS
+from ._common import compute_itemsize, effective_kernel
+
+
+@dataclasses.dataclass(frozen=True)
+class _DimPhase:
+    """One phase of one spatial dim: outputs ``q P + r``, taps ``t0 + m T``."""
+
+    count: int        # outputs in this phase (Q_r)
+    tap0: int         # first tap
+    ntaps: int        # taps in the sub-kernel (0: the phase is all zeros)
+    stride: int       # s'
+    dilation: int     # d'
+    offset: int       # c0: input index of (q = 0, m = 0)
+
+
+def _dim_phases(size, k, o, s, ld, d, lo) -> tuple[int, list[_DimPhase]]:
+    period = ld // math.gcd(s, ld)
+    h = math.gcd(d, ld)
+    step = ld // h
+    out = []
+    for r in range(period):
+        count = max(0, -(-(o - r) // period))
+        rhs = (lo - r * s) % ld
+        t0, ntaps = 0, 0
+        if rhs % h == 0:
+            # t d = rhs (mod ld)  <=>  t (d/h) = rhs/h (mod ld/h)
+            t0 = (rhs // h) * pow(d // h, -1, step) % step if step > 1 else 0
+            ntaps = max(0, -(-(k - t0) // step))
+        offset = (r * s + t0 * d - lo) // ld if ntaps else 0
+        sub_s, sub_d = s // math.gcd(s, ld), d // h
+        if ntaps and count:
+            first = offset
+            last = offset + (count - 1) * sub_s + (ntaps - 1) * sub_d
+            if last < 0 or first >= size:  # reads only padding
+                ntaps = 0
+        out.append(_DimPhase(count, t0, ntaps, sub_s, sub_d, offset))
+    return period, out
+
+
+def _plan(spec: ConvSpec):
+    """Per dim: (period, phases)."""
+    return [
+        _dim_phases(n, k, o, s, ld, d, lo)
+        for n, k, o, s, ld, d, (lo, _) in zip(
+            spec.in_size, spec.kernel_size, spec.out_size, spec.stride,
+            spec.lhs_dilation, spec.rhs_dilation, spec.padding,
+        )
+    ]
+
+
+def _sub_spec(spec: ConvSpec, phases: tuple[_DimPhase, ...]) -> ConvSpec:
+    """The undilated convolution computing one phase (all its dims non-empty)."""
+    pads = []
+    for n, ph in zip(spec.in_size, phases):
+        extent = (ph.count - 1) * ph.stride + (ph.ntaps - 1) * ph.dilation + 1
+        lo = -ph.offset
+        pads.append((lo, extent - n - lo))
+    return dataclasses.replace(
+        spec,
+        in_size=spec.in_size,
+        kernel_size=tuple(ph.ntaps for ph in phases),
+        stride=tuple(ph.stride for ph in phases),
+        padding=tuple(pads),
+        lhs_dilation=(1,) * spec.ndim,
+        rhs_dilation=tuple(ph.dilation for ph in phases),
+        flip=False,
+    )
+
+
+def _phase_specs(spec: ConvSpec):
+    """Every phase: (residues, sub-spec or None for an all-zero phase, per-dim phases)."""
+    plan = _plan(spec)
+    out = []
+    for combo in itertools.product(*(range(period) for period, _ in plan)):
+        phases = tuple(plan[i][1][r] for i, r in enumerate(combo))
+        if any(ph.count == 0 for ph in phases):
+            continue
+        empty = any(ph.ntaps == 0 for ph in phases)
+        out.append((combo, None if empty else _sub_spec(spec, phases), phases))
+    return plan, out
+
+
+def supports(spec: ConvSpec) -> str | None:
+    if all(ld == 1 for ld in spec.lhs_dilation):
+        return "the input is not dilated (lhs_dilation is 1), so there are no phases to split"
+    if math.prod(period for period, _ in _plan(spec)) > 4096:
+        return "more than 4096 phases"
+    return None
+
+
+def _inner(sub: ConvSpec):
+    """The algorithm (and its cost) that computes one phase."""
+    from .._select import choose  # the selector imports this module
+    from . import REGISTRY
+
+    name = choose(sub, "auto", "phase")
+    return name, REGISTRY[name].cost(sub)
+
+
+def cost(spec: ConvSpec) -> Cost:
+    c = CONSTANTS
+    _, phases = _phase_specs(spec)
+    seconds, work = 0.0, 0
+    for _, sub, _ in phases:
+        if sub is not None:
+            _, inner = _inner(sub)
+            seconds += inner.seconds
+            work = max(work, inner.workspace)
+    y_bytes = compute_itemsize(spec) * math.prod(spec.y_shape)
+    seconds += c["launch_seconds"] * 2 + 2 * y_bytes / c["stream_bytes"]
+    return Cost(seconds, work + y_bytes)
+
+
+def run(x, w, spec: ConvSpec, precision=None):
+    from . import REGISTRY
+
+    w = effective_kernel(w, spec)
+    plan, phases = _phase_specs(spec)
+    periods = [period for period, _ in plan]
+    qmax = [-(-o // period) for o, period in zip(spec.out_size, periods)]
+    n, g, co = spec.batch, spec.groups, spec.out_channels
+    blocks = {}
+    for combo, sub, dims in phases:
+        shape = (n, g, co, *(ph.count for ph in dims))
+        if sub is None:
+            y = jnp.zeros(shape, x.dtype)
+        else:
+            index = tuple(
+                slice(ph.tap0, ph.tap0 + (ph.ntaps - 1) * _tap_step(spec, i) + 1,
+                      _tap_step(spec, i))
+                for i, ph in enumerate(dims)
+            )
+            wsub = w[(slice(None),) * 3 + index]
+            name, _ = _inner(sub)
+            y = REGISTRY[name].run(x, wsub, sub, precision)
+        pads = [(0, 0)] * 3 + [(0, q - ph.count) for q, ph in zip(qmax, dims)]
+        blocks[combo] = jnp.pad(y, pads) if any(p[1] for p in pads) else y
+    zero = jnp.zeros((n, g, co, *qmax), x.dtype)
+    stacked = jnp.stack(
+        [blocks.get(combo, zero) for combo in itertools.product(*(range(p) for p in periods))]
+    ).reshape(*periods, n, g, co, *qmax)
+    nd = spec.ndim
+    # (R_1..R_nd, N, G, Co, Q_1..Q_nd) -> (N, G, Co, Q_1, R_1, ..., Q_nd, R_nd)
+    order = [nd, nd + 1, nd + 2] + [a for i in range(nd) for a in (nd + 3 + i, i)]
+    y = jnp.transpose(stacked, order).reshape(
+        n, g, co, *(q * p for q, p in zip(qmax, periods))
+    )
+    return y[(slice(None),) * 3 + tuple(slice(0, o) for o in spec.out_size)]
+
+
+def _tap_step(spec: ConvSpec, i: int) -> int:
+    """T = ld / gcd(d, ld) in spatial dim ``i``."""
+    ld, d = spec.lhs_dilation[i], spec.rhs_dilation[i]
+    return ld // math.gcd(d, ld)
+
+
+def phase_count(spec: ConvSpec) -> int:
+    """Number of phases (for explain): the product of the per-dim periods."""
+    return int(np.prod([period for period, _ in _plan(spec)]))
+
+
+ALGORITHM = Algorithm(
+    "polyphase",
+    "transposed convolution split into ld^n stride-1 phases with sub-kernels (no zeros)",
+    supports,
+    cost,
+    run,
+)

@@ -1,0 +1,268 @@
+"""The taps, im2col and polyphase algorithms, forced, against independent references.
+
+Two levels:
+* the canonical spec (`ConvSpec`, any stride, padding, crop, lhs/rhs dilation, flip,
+  groups) against a NumPy direct sum built from reference.py, which is how every pass
+  (forward, input gradient, kernel gradient) reaches an algorithm;
+* the public functions (`conv`, `conv_transpose`, `conv_input_grad`, `conv_kernel_grad`)
+  with ``algorithm=`` forced, against reference.py.
+
+float64 to ~1e-10 relative; int32 exactly.
+"""
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from reference import conv_ref, conv_transpose_ref
+
+import jconv
+from jconv._algorithms import REGISTRY, polyphase, taps
+from jconv._spec import ConvSpec
+
+OURS = ("taps", "im2col", "polyphase")
+rng = np.random.default_rng(7)
+
+
+def close(a, b, rtol=1e-10):
+    a, b = np.asarray(a), np.asarray(b)
+    assert a.shape == b.shape, (a.shape, b.shape)
+    scale = max(np.abs(b).max(initial=0.0), 1.0)
+    np.testing.assert_allclose(a, b, rtol=0, atol=rtol * scale)
+
+
+def spec_ref(x, w, spec: ConvSpec):
+    """The canonical convolution: NumPy dilation + padding, then reference.conv_ref."""
+    n, g, ci = spec.batch, spec.groups, spec.in_channels
+    xe = np.asarray(x).reshape(n, g * ci, *spec.in_size)
+    for i, (ld, (lo, hi)) in enumerate(zip(spec.lhs_dilation, spec.padding)):
+        ax = 2 + i
+        if ld > 1:
+            size = (xe.shape[ax] - 1) * ld + 1
+            shape = list(xe.shape)
+            shape[ax] = size
+            d = np.zeros(shape, xe.dtype)
+            index = [slice(None)] * xe.ndim
+            index[ax] = slice(None, None, ld)
+            d[tuple(index)] = xe
+            xe = d
+        # xe[j] = xd[j - lo] where that index exists, else 0, for j < len(xd) + lo + hi
+        src = np.arange(xe.shape[ax] + lo + hi) - lo
+        valid = (src >= 0) & (src < xe.shape[ax])
+        taken = np.take(xe, np.where(valid, src, 0), axis=ax)
+        mask = valid.reshape([-1 if a == ax else 1 for a in range(xe.ndim)])
+        xe = np.where(mask, taken, 0).astype(taken.dtype)
+    wk = np.asarray(w)
+    if spec.flip:
+        wk = np.flip(wk, tuple(range(3, wk.ndim)))
+    wk = wk.reshape(g * spec.out_channels, ci, *spec.kernel_size)
+    y = conv_ref(xe, wk, None, spec.stride, 0, spec.rhs_dilation, g)
+    return y.reshape(spec.y_shape)
+
+
+def operands(spec: ConvSpec, dtype):
+    if np.dtype(dtype).kind == "i":
+        return (rng.integers(-4, 5, s).astype(dtype) for s in (spec.x_shape, spec.w_shape))
+    return (rng.standard_normal(s).astype(dtype) for s in (spec.x_shape, spec.w_shape))
+
+
+def run_forced(name, x, w, spec):
+    return jax.jit(lambda a, b: REGISTRY[name].run(a, b, spec, None))(x, w)
+
+
+@st.composite
+def specs(draw):
+    nd = draw(st.integers(1, 2))
+    g = draw(st.integers(1, 3))
+    ci, co, n = draw(st.integers(1, 3)), draw(st.integers(1, 3)), draw(st.integers(1, 2))
+    size, kernel, stride, pads, ld, d = [], [], [], [], [], []
+    for _ in range(nd):
+        s_ = draw(st.integers(1, 7))
+        k = draw(st.integers(1, 4))
+        ldi, di, st_ = draw(st.integers(1, 3)), draw(st.integers(1, 3)), draw(st.integers(1, 3))
+        lo, hi = draw(st.integers(-2, 4)), draw(st.integers(-2, 4))
+        e = ldi * (s_ - 1) + 1 + lo + hi
+        if e < di * (k - 1) + 1:
+            hi += di * (k - 1) + 1 - e
+        size.append(s_), kernel.append(k), stride.append(st_), pads.append((lo, hi))
+        ld.append(ldi), d.append(di)
+    return ConvSpec(
+        batch=n, groups=g, in_channels=ci, out_channels=co, in_size=tuple(size),
+        kernel_size=tuple(kernel), stride=tuple(stride), padding=tuple(pads),
+        lhs_dilation=tuple(ld), rhs_dilation=tuple(d), flip=draw(st.booleans()),
+    )
+
+
+@given(specs(), st.sampled_from(["float64", "int32"]))
+def test_canonical_spec_every_pass(spec, dtype):
+    """Forward, input-gradient and kernel-gradient specs of a random spec, every algorithm."""
+    for s in (spec, spec.input_grad(), spec.kernel_grad()):
+        s = dataclasses.replace(s, dtype=dtype)
+        x, w = operands(s, dtype)
+        ref = spec_ref(x, w, s)
+        for name in OURS:
+            if REGISTRY[name].supports(s) is not None:
+                continue
+            y = run_forced(name, jnp.asarray(x), jnp.asarray(w), s)
+            assert y.dtype == np.dtype(dtype)
+            if dtype == "int32":
+                np.testing.assert_array_equal(np.asarray(y), ref, err_msg=f"{name} {s}")
+            else:
+                close(y, ref)
+
+
+def _spec(**kw):
+    base = dict(batch=2, groups=1, in_channels=2, out_channels=3, in_size=(9, 8),
+                kernel_size=(3, 3), stride=(1, 1), padding=((1, 1), (1, 1)),
+                lhs_dilation=(1, 1), rhs_dilation=(1, 1), dtype="float64")
+    base.update(kw)
+    return ConvSpec(**base)
+
+
+TAPS_FORMS = [
+    ("fma", _spec(groups=4, in_channels=1, out_channels=2)),  # depthwise, multiplier 2
+    ("fma", _spec(groups=3, in_channels=2, out_channels=2, stride=(2, 1))),
+    ("fma", _spec(groups=2, in_channels=1, out_channels=1, in_size=(5, 6, 7),
+                  kernel_size=(3, 2, 3), stride=(1, 1, 1), padding=((1, 1), (0, 2), (2, 0)),
+                  lhs_dilation=(1, 1, 1), rhs_dilation=(1, 2, 1), flip=True)),
+    ("fma", _spec(groups=2, in_channels=1, out_channels=1, in_size=(16, 15),  # looped rows
+                  kernel_size=(12, 12), padding=((5, 6), (6, 5)))),
+    ("fma", _spec(groups=2, in_channels=1, out_channels=1, in_size=(16, 15),
+                  kernel_size=(12, 12), stride=(2, 3), rhs_dilation=(1, 1),
+                  padding=((5, 6), (6, 5)), flip=True)),
+    ("dot", _spec(in_channels=40, out_channels=40)),
+    ("dot", _spec(groups=2, stride=(2, 1), rhs_dilation=(1, 2), flip=True)),
+    ("reduce", _spec(batch=1, groups=3, in_channels=2, out_channels=1, in_size=(12, 11),
+                     kernel_size=(10, 9), padding=((0, 0), (1, 0)))),
+    ("reduce", _spec(batch=1, groups=3, in_channels=2, out_channels=1, in_size=(12, 11),
+                     kernel_size=(5, 9), rhs_dilation=(2, 1), stride=(1, 2),
+                     padding=((0, 0), (1, 2)))),
+    ("positions", _spec(in_channels=30, out_channels=30, in_size=(40, 40),
+                        kernel_size=(38, 38), padding=((0, 0), (0, 0)))),
+    ("positions", _spec(groups=2, in_size=(12, 11), kernel_size=(5, 9), rhs_dilation=(2, 1),
+                        stride=(1, 2), padding=((0, 0), (1, 2)))),
+]
+
+
+@pytest.mark.parametrize("form, spec", TAPS_FORMS)
+def test_taps_forms(form, spec):
+    """Each form of the taps sum is exact where it is allowed."""
+    assert form in taps._mode_costs(spec)
+    assert taps.mode(spec) in taps._mode_costs(spec)
+    x, w = operands(spec, "float64")
+    y = jax.jit(lambda a, b: taps.run_form(form, a, b, spec))(jnp.asarray(x), jnp.asarray(w))
+    close(y, spec_ref(x, w, spec))
+
+
+def test_polyphase_phases():
+    """Phase bookkeeping: 1/ld of the taps per dim, and zero phases where no tap lands."""
+    s = _spec(lhs_dilation=(2, 3), padding=((2, 2), (2, 2)), kernel_size=(4, 3))
+    assert polyphase.phase_count(s) == 6
+    _, phases = polyphase._phase_specs(s)
+    work = sum(sub.macs for _, sub, _ in phases if sub is not None)
+    assert work * 6 == s.macs  # each output meets 2 of 4 and 1 of 3 taps
+    # kernel 1 with lhs_dilation 2: odd outputs read only inserted zeros
+    s = _spec(lhs_dilation=(2, 1), kernel_size=(1, 1), padding=((0, 0), (0, 0)))
+    _, phases = polyphase._phase_specs(s)
+    assert sum(sub is None for _, sub, _ in phases) == 1
+    x, w = operands(s, "float64")
+    close(run_forced("polyphase", jnp.asarray(x), jnp.asarray(w), s), spec_ref(x, w, s))
+
+
+def test_polyphase_refuses_undilated():
+    with pytest.raises(
+        ValueError,
+        match=r"jconv.conv: algorithm='polyphase' cannot compute the forward pass: the input "
+        r"is not dilated \(lhs_dilation is 1\)",
+    ):
+        jconv.conv(jnp.ones((1, 2, 5, 5)), jnp.ones((2, 2, 3, 3)), algorithm="polyphase")
+
+
+# -- the public functions, forced --------------------------------------------------------
+
+LAYERS = [
+    ((2, 4, 11, 10), (6, 2, 3, 3), dict(stride=2, padding=((1, 1), (1, 0)), groups=2)),
+    ((1, 6, 9, 9), (6, 1, 3, 3), dict(stride=1, padding=((1, 1), (1, 1)), groups=6)),
+    ((2, 3, 12), (4, 3, 5), dict(stride=3, padding=((2, 1),), dilation=2)),
+    ((1, 2, 6, 5, 7), (4, 2, 2, 3, 3), dict(stride=(2, 1, 2), padding=((0, 1), (1, 1), (1, 0)))),
+]
+
+
+def _pairs(kw):
+    return kw["padding"]
+
+
+@pytest.mark.parametrize("xs, ws, kw", LAYERS)
+@pytest.mark.parametrize("dtype", ["float64", "int32"])
+def test_public_functions_forced(xs, ws, kw, dtype):
+    x = (rng.integers(-3, 4, xs) if dtype == "int32" else rng.standard_normal(xs)).astype(dtype)
+    w = (rng.integers(-3, 4, ws) if dtype == "int32" else rng.standard_normal(ws)).astype(dtype)
+    stride, dil, groups = kw.get("stride", 1), kw.get("dilation", 1), kw.get("groups", 1)
+    y_ref = conv_ref(x, w, None, stride, _pairs(kw), dil, groups)
+    dy = (rng.integers(-3, 4, y_ref.shape) if dtype == "int32"
+          else rng.standard_normal(y_ref.shape)).astype(dtype)
+    args = dict(stride=stride, padding=kw["padding"], dilation=dil, groups=groups)
+    # input gradient = conv_transpose of dy with the same kernel (the adjoint)
+    nd = len(xs) - 2
+    st_ = (stride,) * nd if isinstance(stride, int) else stride
+    dl = (dil,) * nd if isinstance(dil, int) else dil
+    op = [xs[2 + i] - ((y_ref.shape[2 + i] - 1) * st_[i] - sum(kw["padding"][i])
+                       + dl[i] * (ws[2 + i] - 1) + 1) for i in range(nd)]
+    dx_ref = conv_transpose_ref(dy, w, None, stride, kw["padding"], op, dil, groups)
+    dw_ref = kernel_grad_ref(x, dy, ws, st_, kw["padding"], dl, groups)
+    exact = dtype == "int32"
+    check = np.testing.assert_array_equal if exact else close
+    yt_ref = conv_transpose_ref(dy, w, None, stride, kw["padding"], op, dil, groups)
+    calls = (
+        (y_ref, lambda a: jconv.conv(x, w, algorithm=a, **args)),
+        (dx_ref, lambda a: jconv.conv_input_grad(dy, w, xs, algorithm=a, **args)),
+        (dw_ref, lambda a: jconv.conv_kernel_grad(x, dy, ws, algorithm=a, **args)),
+        (yt_ref, lambda a: jconv.conv_transpose(
+            dy, w, stride=stride, padding=kw["padding"], output_padding=op, dilation=dil,
+            groups=groups, algorithm=a)),
+    )
+    for name in OURS:
+        for ref, call in calls:
+            try:
+                out = call(name)
+            except ValueError as e:
+                assert f"algorithm={name!r} cannot" in str(e), e
+                continue
+            check(np.asarray(out), ref)
+
+
+def kernel_grad_ref(x, dy, ws, stride, pads, dil, groups):
+    """dw[o, c, t] = sum_{n, p} dy[n, o, p] x_pad[n, g(o) cg + c, p s + t d] (direct sum)."""
+    nd = x.ndim - 2
+    xp = x
+    for i, (lo, hi) in enumerate(pads):
+        width = [(0, 0)] * x.ndim
+        width[2 + i] = (lo, hi)
+        xp = np.pad(xp, width)
+    dw = np.zeros(ws, np.result_type(x, dy))
+    co, cg = ws[:2]
+    og = co // groups
+    out = dy.shape[2:]
+    for o in range(co):
+        gi = o // og
+        for c in range(cg):
+            for t in np.ndindex(*ws[2:]):
+                sl = tuple(slice(t[i] * dil[i], t[i] * dil[i] + (out[i] - 1) * stride[i] + 1,
+                                 stride[i]) for i in range(nd))
+                dw[(o, c, *t)] = np.sum(dy[:, o] * xp[(slice(None), gi * cg + c, *sl)])
+    return dw
+
+
+def test_polyphase_runs_transpose_and_strided_input_grad():
+    """Forced polyphase on the passes that have an lhs dilation."""
+    x = rng.standard_normal((2, 4, 5, 6))
+    w = rng.standard_normal((4, 3, 4, 4))
+    y = jconv.conv_transpose(x, w, stride=2, padding=1, algorithm="polyphase")
+    close(y, conv_transpose_ref(x, w, None, 2, 1))
+    spec = jconv.explain((2, 3, 10, 12), (4, 3, 4, 4), transpose=False, stride=2, padding=1,
+                         dtype="float64")["input_grad"].spec
+    assert polyphase.supports(spec) is None
