@@ -7,7 +7,8 @@ circular padding. The matrices are built sparsely from the defining sums and che
 against sympy.linear_eq_to_matrix of the reference outputs; then every numeric
 algorithm's conv is recovered by one-hot probing in x and w and compared with M entry
 by entry (complete at each shape), for strides, paddings and padding modes, dilation,
-groups, bias, channels-last layout, and 1-D, 2-D and 3-D inputs.
+groups, bias, channels-last layout, and 2-D and 3-D inputs (circular padding is
+probed in translation_equivariance.py).
 """
 
 from __future__ import annotations
@@ -39,11 +40,13 @@ def main(argv=None) -> int:
                                              groups=2)),
         ((2, n - 1, n, 2), (3, 2, 2, 2), dict(padding="same", padding_mode="reflect",
                                              channels_last=True)),
-        ((1, 1, 3, 3, 3), (2, 1, 2, 2, 2), dict(padding=((1, 0), (0, 1), (1, 1)))),
-        ((1, 2, n + 1), (2, 2, 3), dict(padding=1, padding_mode="circular")),
-    ]
+        ((1, 1, 3, 3, 3), (2, 1, 2, 2, 2), dict(padding=((1, 0), (0, 1), (1, 1)),
+                                                padding_mode="replicate")),
+    ]  # circular padding: translation_equivariance.py
     for xs, ws, kw in configs:
         proof.check(S.check_matrix_forms(xs, ws, **kw))
+    proof.check(S.check_matrix_forms((1, 2, n + 1), (2, 2, 3), padding=1,
+                                     padding_mode="circular"))
     proof.section("numeric: one-hot probing against M, every algorithm")
     proof.numeric(args, lambda alg: [
         S.check_conv(xs, ws, algorithm=alg, bias=i == 0, integer=i == 0, **kw)

@@ -215,7 +215,7 @@ SHAPE_CASES = (
     ("conv", (1, 1, 8), (1, 1, 3), dict(padding="full")),
     ("conv_transpose", (1, 2, 4), (2, 1, 3), dict(stride=3, padding=1, output_padding=2)),
     ("convolve", (7,), (3,), dict(mode="valid")),
-    ("convolve", (7,), (3,), dict(mode="same")),
+    ("convolve", (4, 7), (2, 3), dict(mode="same")),
 )
 """Configurations `check_shapes_numeric` runs: (function, x shape, w shape, arguments)."""
 
@@ -231,8 +231,9 @@ def _expected_shape(kind, x_shape, w_shape, kw):
         sizes = tuple((n - 1) * st - 2 * pp + dd * (k - 1) + o + 1 for n, k, st, dd, pp, o in
                       zip(x_shape[2:], w_shape[2:], s, d, p, op))
         return (x_shape[0], w_shape[1] * kw.get("groups", 1), *sizes)
-    n, m = x_shape[0], w_shape[0]
-    return ({"full": n + m - 1, "same": n, "valid": abs(n - m) + 1, "circular": n}[kw["mode"]],)
+    rule = {"full": lambda n, m: n + m - 1, "same": lambda n, m: n,
+            "valid": lambda n, m: abs(n - m) + 1, "circular": lambda n, m: n}[kw["mode"]]
+    return tuple(rule(n, m) for n, m in zip(x_shape, w_shape))
 
 
 def check_shapes_numeric(*, numeric=None, algorithm: str = "auto", cases=SHAPE_CASES
@@ -242,7 +243,10 @@ def check_shapes_numeric(*, numeric=None, algorithm: str = "auto", cases=SHAPE_C
 
     $$\operatorname{shape}(f(x, w)) = O(n, k, s, d, lo, hi)$$
 
-    Each case in ``cases`` is run (on zeros) and its shape compared with the formula.
+    Each case in ``cases`` is traced and lowered with ``jax.jit(...).lower`` (through the
+    forced algorithm's code; the lowering type-checks every intermediate, so an
+    algorithm that returns a wrong shape fails to lower) and its output shape compared
+    with the formula; a function that cannot be traced is run on zeros instead.
 
     Equivalent to `check_output_sizes` for the numeric code.
 
@@ -272,20 +276,30 @@ def check_shapes_numeric(*, numeric=None, algorithm: str = "auto", cases=SHAPE_C
     skipped = []
 
     def compute():
+        import jax
         import jax.numpy as jnp
 
         from ._probe import is_refusal
 
         got, want = [], []
+        not_traceable = (jax.errors.TracerArrayConversionError,
+                         jax.errors.ConcretizationTypeError,
+                         jax.errors.TracerIntegerConversionError)
         for kind, xs, ws, kw in cases:
+            x, w = jnp.zeros(xs), jnp.zeros(ws)
             try:
-                y = numeric(kind, jnp.zeros(xs), jnp.zeros(ws), **kw)
+                try:  # trace and lower through the algorithm (type-checked), no compile
+                    lowered = jax.jit(lambda x, w, kind=kind, kw=kw: numeric(kind, x, w, **kw)
+                                      ).lower(x, w)
+                    shape = tuple(jax.tree.leaves(lowered.out_info)[0].shape)
+                except not_traceable:
+                    shape = tuple(numeric(kind, x, w, **kw).shape)
             except ValueError as e:
                 if is_refusal(e):
                     skipped.append(kind)
                     continue
                 raise
-            got.append(tuple(y.shape))
+            got.append(shape)
             want.append(_expected_shape(kind, xs, ws, kw))
         if not got:
             raise ValueError(f"every case was refused (cannot compute): {skipped}")
