@@ -233,3 +233,46 @@ def test_proof_script_quick():
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "SUMMARY" in proc.stdout and "holds" in proc.stdout
+
+
+# -- chunking (cache blocking) ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "spec, budget, kinds",
+    [
+        (ConvSpec(2, 1, 4, 3, (12, 12), (3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), (1, 1)),
+         12000, ("batch", "batch", "batch")),
+        (ConvSpec(1, 2, 2, 3, (23, 6), (3, 2), (1, 1), ((1, 2), (0, 1)), (1, 1), (1, 1)),
+         1500, ("rows", "rows", "batch")),
+        (ConvSpec(3, 1, 2, 6, (12, 10), (3, 3), (1, 1), ((1, 1), (0, 1)), (1, 1), (1, 1),
+                  True), 6000, ("batch", "batch", "channels")),
+    ],
+    ids=["batch", "rows", "channels"],
+)
+def test_chunked_paths(spec, budget, kinds, monkeypatch):
+    """Batch, tile-row and channel chunks (the kernel gradient) equal the direct sum."""
+    monkeypatch.setattr(winograd, "CHUNK_BYTES", budget)
+    monkeypatch.setattr(winograd, "ROWS_MIN", 1)
+    winograd._chunking.cache_clear()
+    r = np.random.default_rng(17)
+    try:
+        for sp, kind in zip((spec, spec.input_grad(), spec.kernel_grad()), kinds):
+            got_kind, size = winograd._chunking(sp)
+            assert got_kind == kind
+            if kind == "batch":
+                assert size < sp.batch
+            if kind == "channels":
+                assert size < sp.in_channels
+            x, w = r.standard_normal(sp.x_shape), r.standard_normal(sp.w_shape)
+            got = jax.jit(winograd.run, static_argnums=2)(jnp.asarray(x), jnp.asarray(w), sp)
+            # canonical reference through conv_ref: groups folded into channels
+            wk = np.flip(w, tuple(range(3, w.ndim))) if sp.flip else w
+            expected = conv_ref(
+                x.reshape(sp.batch, sp.groups * sp.in_channels, *sp.in_size),
+                wk.reshape(sp.groups * sp.out_channels, sp.in_channels, *sp.kernel_size),
+                None, 1, sp.padding, 1, sp.groups,
+            ).reshape(sp.y_shape)
+            close(got, expected)
+    finally:
+        winograd._chunking.cache_clear()
