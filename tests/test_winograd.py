@@ -184,6 +184,21 @@ def test_refuses_stride_and_dilation():
         jconv.conv_transpose(x, w, stride=2, algorithm=ALG)
 
 
+def test_refuses_large_kernels():
+    x, w = jnp.ones((1, 2, 40, 40), jnp.float32), jnp.ones((2, 2, 9, 3), jnp.float32)
+    with pytest.raises(
+        ValueError,
+        match=r"algorithm='winograd' cannot compute the forward pass: in spatial dim 0 both "
+        r"the kernel \(9 taps\) and the output \(32\) are longer than a tile \(alpha <= 6 "
+        r"for float32\) covers",
+    ):
+        jconv.conv(x, w, algorithm=ALG)
+    # float64 tiles reach alpha 8: a 7-tap kernel fits
+    y = jconv.conv(jnp.ones((1, 1, 20), jnp.float64), jnp.ones((1, 1, 7), jnp.float64),
+                   algorithm=ALG)
+    np.testing.assert_allclose(np.asarray(y), 7.0)
+
+
 def test_refuses_integers():
     x, w = jnp.ones((1, 2, 9), jnp.int32), jnp.ones((2, 2, 3), jnp.int32)
     with pytest.raises(

@@ -92,18 +92,24 @@ def _max_alpha(spec: ConvSpec) -> int:
     return MAX_ALPHA_64 if wide else MAX_ALPHA_32
 
 
-def _choose_dim(O: int, K: int, max_alpha: int) -> _Dim:
-    """The table entry minimising ``alpha T C`` (ties: smaller alpha, then fewer tiles)."""
+def _choose_dim(O: int, K: int, max_alpha: int) -> _Dim | None:
+    """The table entry minimising ``alpha T C`` (ties: smaller alpha, then fewer tiles).
+
+    Only plans with one kernel chunk (``C = 1``: the kernel fits a tile) or one output
+    tile (``T = 1``: the kernel gradient's small output) qualify: with both ``T > 1``
+    and ``C > 1`` every input sample would be transformed ``T C alpha / (m r)`` times,
+    and an FFT or a direct method is faster. None when nothing qualifies.
+    """
     best = None
     for (m, r) in TABLES:
         alpha = m + r - 1
-        if alpha > max_alpha:
-            continue
         T, C = -(-O // m), -(-K // r)
+        if alpha > max_alpha or (T > 1 and C > 1):
+            continue
         key = (alpha * T * C, alpha, T)
         if best is None or key < best[0]:
             best = (key, _Dim((m, r, T, C)))
-    return best[1]
+    return None if best is None else best[1]
 
 
 @functools.lru_cache(maxsize=512)
@@ -122,6 +128,13 @@ def supports(spec: ConvSpec) -> str | None:
                         ("input dilation", spec.lhs_dilation)):
         if any(v != 1 for v in value):
             return f"minimal filtering needs unit stride and no dilation; got {name} {value}"
+    for i, (d, o, k) in enumerate(zip(_plan(spec), spec.out_size, spec.kernel_size)):
+        if d is None:
+            return (
+                f"in spatial dim {i} both the kernel ({k} taps) and the output ({o}) are "
+                f"longer than a tile (alpha <= {_max_alpha(spec)} for {spec.dtype}) covers; "
+                f"Winograd serves small kernels (and the small outputs of kernel gradients)"
+            )
     return None
 
 
