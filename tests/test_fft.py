@@ -374,3 +374,20 @@ def test_cost_is_positive_and_grows():
     big = ConvSpec(8, 1, 4, 4, (128, 128), (9, 9), (1, 1), ((4, 4),) * 2, (1, 1), (1, 1))
     c1, c2 = fft.cost(small), fft.cost(big)
     assert 0 < c1.seconds < c2.seconds and 0 < c1.workspace < c2.workspace
+
+
+def test_batch_chunks(monkeypatch):
+    """Processing the batch in cache-sized chunks gives the same result, every pass."""
+    monkeypatch.setattr(fft, "CHUNK_BYTES", 1)
+    fft._plan.cache_clear()
+    r = np.random.default_rng(10)
+    x, w = r.standard_normal((6, 4, 11, 9)), r.standard_normal((6, 2, 4, 3))
+    kw = dict(stride=(2, 1), pads=((2, 1), (1, 1)), dilation=1, groups=2)
+    spec = jconv.explain(x.shape, w.shape, algorithm=ALG, **_jconv_kw(kw))["forward"].spec
+    assert fft._chunk(spec) == 1
+    y = conv_ref(x, w, None, **kw)
+    dy = r.standard_normal(y.shape)
+    dx, dw = vjp_ref(x, w, dy, **kw)
+    close(jconv.conv(x, w, algorithm=ALG, **_jconv_kw(kw)), y)
+    close(jconv.conv_input_grad(dy, w, x.shape, algorithm=ALG, **_jconv_kw(kw)), dx)
+    close(jconv.conv_kernel_grad(x, dy, w.shape, algorithm=ALG, **_jconv_kw(kw)), dw)

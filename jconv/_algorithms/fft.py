@@ -73,6 +73,8 @@ FUSED_FLOPS = CONSTANTS.get("fft_fused_flops", 20e9)
 """Throughput of the fused multiply-accumulate loop over few channels (complex64)."""
 BATCHED_MATMUL_FLOPS = CONSTANTS.get("fft_batched_matmul_flops", 12e9)
 """Throughput of frequency-batched small real matmuls (many channels)."""
+CHUNK_BYTES = CONSTANTS.get("fft_chunk_bytes", 6 * 2**20)
+"""The batch is processed in chunks whose frames and spectra take about this much."""
 MIN_BLOCK_FACTOR = 2
 """Overlap-save frames are at least ``MIN_BLOCK_FACTOR (U - 1) + 1`` long."""
 
@@ -260,6 +262,35 @@ def _plain_cost(spec: ConvSpec, phases, blocks) -> tuple[float, int]:
         + 8 * LAUNCH_SECONDS
     )
     return seconds, int(spec_bytes + real_bytes * F * (frames_x + frames_y))
+
+
+def _per_batch_bytes(spec: ConvSpec, phases, blocks) -> float:
+    """Bytes of one batch element's frames and spectra (input and output)."""
+    ci = spec.in_channels * math.prod(p.R for p in phases)
+    co = spec.out_channels * math.prod(p.P for p in phases)
+    cplx = _is_complex(spec)
+    rb = itemsize(spec)
+    tdims = [b.B for b in blocks if b.B]
+    F = math.prod(tdims) if tdims else 1
+    bins = F if (cplx or not tdims) else F // tdims[-1] * (tdims[-1] // 2 + 1)
+    nbt = math.prod(b.nb if b.B else p.E for b, p in zip(blocks, phases))
+    per_frame = rb * F + (rb if cplx else 2 * rb) * bins
+    return spec.groups * (ci + co) * nbt * per_frame
+
+
+def _chunk(spec: ConvSpec) -> int | None:
+    """Batch elements per chunk (None: no chunking): the largest divisor of the batch
+    whose frames and spectra fit in `CHUNK_BYTES`.
+
+    Measured: 1.3x faster for 8 x 16 x 64 x 64 with 15 x 15 kernels, 1.7x for a
+    depthwise 8 x 64 x 56 x 56 with 31 x 31 kernels.
+    """
+    phases, blocks, _ = _plan(spec)
+    per = _per_batch_bytes(spec, phases, blocks)
+    n = spec.batch
+    if n * per <= CHUNK_BYTES:
+        return None
+    return max(k for k in range(1, n + 1) if n % k == 0 and (k == 1 or k * per <= CHUNK_BYTES))
 
 
 def _block_candidates(p: _Phases) -> list[_Block]:
@@ -509,28 +540,40 @@ def _spectral_product(xf, wf, nd, precision, method=None):
     return jnp.transpose(yt, perm)
 
 
-def _plain_fft_correlation(xp, wr, phases, blocks, precision):
-    """Stride-1 correlation of xp (N, G, C, *E) with the reversed kernel wr (G, O, C, *U)."""
+def _plain_fft_correlation(xp, wr, phases, blocks, precision, chunk=None):
+    """Stride-1 correlation of xp (N, G, C, *E) with the reversed kernel wr (G, O, C, *U).
+
+    With ``chunk`` (a divisor of N), the kernel spectrum is computed once and the batch
+    is processed ``chunk`` elements at a time (frames, transform, product, inverse), so
+    that each chunk's spectra stay in cache (see `_chunk`).
+    """
     nd = len(phases)
     cplx = jnp.iscomplexobj(xp)
     tdims = [i for i, b in enumerate(blocks) if b.B]
     sizes = tuple(blocks[i].B for i in tdims)
-    xf = _frames(xp, phases, blocks)
     # kernel: pointwise dims squeezed, transformed dims zero-padded by the FFT
     wr = wr.reshape(*wr.shape[:3], *(wr.shape[3 + i] for i in tdims))
     t_axes_x = tuple(range(3 + nd, 3 + nd + len(tdims)))
     t_axes_w = tuple(range(3, 3 + len(tdims)))
     if tdims:
-        fwd = jnp.fft.fftn if cplx else jnp.fft.rfftn
-        xf = fwd(xf, s=sizes, axes=t_axes_x)
-        wf = fwd(wr, s=sizes, axes=t_axes_w)
+        wf = (jnp.fft.fftn if cplx else jnp.fft.rfftn)(wr, s=sizes, axes=t_axes_w)
     else:
         wf = wr
-    yf = _spectral_product(xf, wf, nd, precision)
-    if tdims:
-        inv = jnp.fft.ifftn if cplx else jnp.fft.irfftn
-        yf = inv(yf, s=sizes, axes=t_axes_x)
-    return _unframe(yf, phases, blocks)
+
+    def body(xc, wf):
+        xf = _frames(xc, phases, blocks)
+        if tdims:
+            xf = (jnp.fft.fftn if cplx else jnp.fft.rfftn)(xf, s=sizes, axes=t_axes_x)
+        yf = _spectral_product(xf, wf, nd, precision)
+        if tdims:
+            yf = (jnp.fft.ifftn if cplx else jnp.fft.irfftn)(yf, s=sizes, axes=t_axes_x)
+        return _unframe(yf, phases, blocks)
+
+    n = xp.shape[0]
+    if chunk is None or chunk >= n:
+        return body(xp, wf)
+    ys = lax.map(lambda xc: body(xc, wf), xp.reshape(n // chunk, chunk, *xp.shape[1:]))
+    return ys.reshape(n, *ys.shape[2:])
 
 
 def run(x, w, spec: ConvSpec, precision=None):
@@ -541,7 +584,7 @@ def run(x, w, spec: ConvSpec, precision=None):
     cfg = [(0, 0, 0)] * 3 + [(p.lo, p.hi, 0) for p in phases]
     xp = lax.pad(xs, jnp.zeros((), xs.dtype), cfg)
     wr = _plain_kernel(w, phases)
-    y = _plain_fft_correlation(xp, wr, phases, blocks, precision)
+    y = _plain_fft_correlation(xp, wr, phases, blocks, precision, _chunk(spec))
     return _interleave_output(y, phases, spec).astype(x.dtype)
 
 
