@@ -66,7 +66,7 @@ from ._common import LAUNCH_SECONDS, STREAM_BYTES, itemsize
 
 # -- cost-model constants (2-core CPU; see `_plain_cost`); benchmarks/calibrate.py may
 # measure them into _calibration.CONSTANTS under the keys named here ------------------
-FFT_FLOPS = CONSTANTS.get("fft_flops", 8e9)
+FFT_FLOPS = CONSTANTS.get("fft_flops", 10e9)
 """Throughput of XLA's CPU FFT, in "flops" counted as ``2.5 n log2 n`` per real transform
 of ``n`` points (``5 n log2 n`` per complex one)."""
 FUSED_FLOPS = CONSTANTS.get("fft_fused_flops", 20e9)
@@ -75,6 +75,8 @@ BATCHED_MATMUL_FLOPS = CONSTANTS.get("fft_batched_matmul_flops", 12e9)
 """Throughput of frequency-batched small real matmuls (many channels)."""
 CHUNK_BYTES = CONSTANTS.get("fft_chunk_bytes", 6 * 2**20)
 """The batch is processed in chunks whose frames and spectra take about this much."""
+CACHE_SPEEDUP = CONSTANTS.get("fft_cache_speedup", 3.0)
+"""How much faster chunked spectra stream than spectra of the whole batch."""
 MIN_BLOCK_FACTOR = 2
 """Overlap-save frames are at least ``MIN_BLOCK_FACTOR (U - 1) + 1`` long."""
 
@@ -226,7 +228,9 @@ def _plain_cost(spec: ConvSpec, phases, blocks) -> tuple[float, int]:
       many a batched matmul at ``BATCHED_MATMUL_FLOPS`` plus the transposes of the
       spectra; for ``Ci' = 1`` a broadcast product, costed as memory traffic;
     * 64-bit dtypes: arithmetic at half the rate;
-    * memory: every spectrum written once and read once, at ``STREAM_BYTES``;
+    * memory: every spectrum written once and read once, at ``STREAM_BYTES`` (the
+      input and output spectra at ``CACHE_SPEEDUP`` times that when the batch is
+      processed in cache-sized chunks);
     * a fixed ``LAUNCH_SECONDS`` per stage.
 
     Primes mark channel counts after the polyphase rewrite; ``nbt`` counts frames
@@ -255,10 +259,15 @@ def _plain_cost(spec: ConvSpec, phases, blocks) -> tuple[float, int]:
         product = wide * 8 * cmacs / FUSED_FLOPS
     else:  # transposes of the three spectra, then batched real matmuls
         product = wide * 8 * cmacs / BATCHED_MATMUL_FLOPS + 4 * spec_bytes / STREAM_BYTES
+    # chunked batches (see `_chunk`) keep the x and y spectra in cache
+    per_n = (frames_x + frames_y) / max(n, 1) * (real_bytes * F + c_bytes * bins)
+    cached = n * per_n > CHUNK_BYTES and per_n <= 2 * CHUNK_BYTES
+    xy_bytes = c_bytes * bins * (frames_x + frames_y)
+    memory = 2 * (spec_bytes - xy_bytes + xy_bytes / (CACHE_SPEEDUP if cached else 1.0))
     seconds = (
         wide * fft_flops / FFT_FLOPS
         + product
-        + 2 * spec_bytes / STREAM_BYTES
+        + memory / STREAM_BYTES
         + 8 * LAUNCH_SECONDS
     )
     return seconds, int(spec_bytes + real_bytes * F * (frames_x + frames_y))
