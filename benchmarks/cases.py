@@ -62,7 +62,7 @@ CASES = [
     Case("dense15", "dense 15x15, 16->16, 64x64, N=4", "conv",
          (4, 16, 64, 64), (16, 16, 15, 15), padding=7),
     Case("signal1d", "1-D signal 65536 * kernel 2048 (full), batch 4", "signal",
-         (4, 65536), (2048,)),
+         (4, 65536), (1, 2048)),
     Case("multichannel1d", "1-D 64->64 channels, k=9, length 4096, N=8", "conv",
          (8, 64, 4096), (64, 64, 9), padding=4),
     Case("conv3d", "3-D 3x3x3, 32->32, 16x32x32, N=2", "conv",

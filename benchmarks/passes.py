@@ -35,7 +35,7 @@ from jconv._spec import conv_layer, conv_transpose_layer, signal_plan  # noqa: E
 def case_spec(case: Case):
     if case.kind == "signal":
         a = case.x_shape
-        b = (1,) * (len(a) - 1) + case.w_shape
+        b = case.w_shape
         return signal_plan("bench", a, b, "full", -1, case.dtype).spec
     if case.kind == "conv_transpose":
         return conv_transpose_layer(

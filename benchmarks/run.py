@@ -86,7 +86,7 @@ def lax_fn(case: Case):
 
         def f(a, b):
             y = lax.conv_general_dilated(
-                a[:, None], jnp.flip(b)[None], (1,), [(k - 1, k - 1)]
+                a[:, None], jnp.flip(b, -1)[None], (1,), [(k - 1, k - 1)]
             )
             return y[:, 0]
 
@@ -117,7 +117,7 @@ def torch_fn(case: Case):
     nd = case.ndim
     if case.kind == "signal":
         k = case.w_shape[-1]
-        return lambda a, b: F.conv1d(a[:, None], torch.flip(b, (0,))[None, None], padding=k - 1)[:, 0]
+        return lambda a, b: F.conv1d(a[:, None], torch.flip(b, (1,))[None], padding=k - 1)[:, 0]
     if case.kind == "conv_transpose":
         f = (F.conv_transpose1d, F.conv_transpose2d, F.conv_transpose3d)[nd - 1]
         return lambda x, w: f(
@@ -162,7 +162,7 @@ def _torch_runners(fn, x, w, ct):
 
 
 def _scipy_runner(case: Case, x, w):
-    a, b = np.asarray(x), np.asarray(w)[None, :]
+    a, b = np.asarray(x), np.asarray(w)  # b is (1, K): convolve along the last axis
     return lambda: sps.convolve(a, b, mode="full")
 
 

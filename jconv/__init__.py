@@ -11,6 +11,7 @@ from ._conv import convolve as convolve
 from ._conv import correlate as correlate
 from ._conv import explain as explain
 from ._select import algorithms as algorithms
+from ._select import set_workspace_limit as set_workspace_limit
 
 __version__ = "0.1.0"
 
@@ -32,4 +33,5 @@ __all__ = [
     "convolve",
     "correlate",
     "explain",
+    "set_workspace_limit",
 ]

@@ -22,6 +22,7 @@ import time
 import numpy as np
 
 from ._algorithms import REGISTRY, Cost
+from ._algorithms._calibration import CONSTANTS
 from ._algorithms._common import operand_bytes
 from ._spec import ConvSpec
 
@@ -171,17 +172,28 @@ class PassPlan:
     limit: int
 
 
+def estimate(name: str, spec: ConvSpec) -> Cost:
+    """``REGISTRY[name].cost(spec)`` times the algorithm's calibrated scale.
+
+    ``benchmarks/calibrate.py`` fits one scale per algorithm (the median ratio of its
+    measured to its modelled time over a set of typical convolutions), which absorbs what
+    a model leaves out, so that estimates of different algorithms compare fairly.
+    """
+    c = REGISTRY[name].cost(spec)
+    return Cost(c.seconds * CONSTANTS.get(f"scale_{name}", 1.0), c.workspace)
+
+
 def candidates(spec: ConvSpec) -> tuple[Candidate, ...]:
-    """Every registered algorithm for ``spec``, with its cost or refusal."""
+    """Every registered algorithm for ``spec``, with its estimate or refusal."""
     limit = workspace_limit(spec)
     times = _measured_times.get(spec, {})
     out = []
-    for name, alg in REGISTRY.items():
+    for name in REGISTRY:
         reason = _refusal(name, spec)
         if reason:
             out.append(Candidate(name, None, reason))
             continue
-        c = alg.cost(spec)
+        c = estimate(name, spec)
         out.append(Candidate(name, c, None, c.workspace > limit, times.get(name)))
     return tuple(out)
 

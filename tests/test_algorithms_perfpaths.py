@@ -141,8 +141,8 @@ TAPS_FORMS = [
     ("reduce", _spec(batch=1, groups=3, in_channels=2, out_channels=1, in_size=(12, 11),
                      kernel_size=(5, 9), rhs_dilation=(2, 1), stride=(1, 2),
                      padding=((0, 0), (1, 2)))),
-    ("positions", _spec(in_channels=30, out_channels=30, in_size=(40, 40),
-                        kernel_size=(38, 38), padding=((0, 0), (0, 0)))),
+    ("positions", _spec(in_channels=12, out_channels=10, in_size=(16, 15),
+                        kernel_size=(14, 13), padding=((0, 0), (0, 0)))),
     ("positions", _spec(groups=2, in_size=(12, 11), kernel_size=(5, 9), rhs_dilation=(2, 1),
                         stride=(1, 2), padding=((0, 0), (1, 2)))),
 ]
@@ -266,3 +266,17 @@ def test_polyphase_runs_transpose_and_strided_input_grad():
     spec = jconv.explain((2, 3, 10, 12), (4, 3, 4, 4), transpose=False, stride=2, padding=1,
                          dtype="float64")["input_grad"].spec
     assert polyphase.supports(spec) is None
+
+
+@pytest.mark.parametrize("spec", [
+    _spec(batch=4, groups=2),  # unfolded by taps
+    _spec(batch=4, in_size=(9, 8), kernel_size=(8, 7), padding=((0, 0), (0, 0))),  # positions
+])
+def test_im2col_in_steps(monkeypatch, spec):
+    """A batch whose patches exceed the step budget is unfolded a few images at a time."""
+    from jconv._algorithms import im2col
+
+    monkeypatch.setattr(im2col, "CHUNK_BYTES", im2col.workspace(spec) // 2)
+    assert im2col._chunk(spec) == 2
+    x, w = operands(spec, "float64")
+    close(run_forced("im2col", jnp.asarray(x), jnp.asarray(w), spec), spec_ref(x, w, spec))

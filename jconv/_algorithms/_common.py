@@ -52,6 +52,16 @@ def dtype_factor(spec: ConvSpec, key: str) -> float:
     return base * (CONSTANTS[f"{key}_f64_factor"] if wide else 1.0)
 
 
+def fault_seconds(workspace: float) -> float:
+    """The time to first-touch scratch memory past the size the allocator keeps for reuse.
+
+    Large temporaries are freshly mapped on every call and every page faults on first
+    use, which costs far more than streaming through memory that is already mapped.
+    """
+    over = workspace - CONSTANTS["alloc_reuse_bytes"]
+    return max(over, 0.0) / CONSTANTS["fault_bytes"]
+
+
 def saturation(size: float, half: float) -> float:
     """``size / (size + half)``: the efficiency of a loop of ``size`` with overhead ``half``."""
     return size / (size + half)

@@ -13,6 +13,7 @@ is the output cotangent). Their bytes are the workspace. Exact for integers.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import jax.numpy as jnp
@@ -26,6 +27,7 @@ from ._common import (
     dilate_and_pad,
     dtype_factor,
     effective_kernel,
+    fault_seconds,
     saturation,
 )
 
@@ -51,8 +53,21 @@ def supports(spec: ConvSpec) -> str | None:
     return None
 
 
+CHUNK_BYTES = 8 * 2**20  # patches per step; larger batches are unfolded in a loop
+
+
+def _chunk(spec: ConvSpec) -> int:
+    """Images per step: the largest divisor of the batch whose patches fit `CHUNK_BYTES`."""
+    per_image = workspace(spec) // max(spec.batch, 1)
+    best = 1
+    for nc in range(1, spec.batch + 1):
+        if spec.batch % nc == 0 and nc * per_image <= CHUNK_BYTES:
+            best = nc
+    return best
+
+
 def workspace(spec: ConvSpec) -> int:
-    """Bytes of the patch matrix."""
+    """Bytes of the whole patch matrix."""
     return (
         compute_itemsize(spec) * spec.batch * spec.groups * spec.in_channels
         * math.prod(spec.kernel_size) * math.prod(spec.out_size)
@@ -62,10 +77,12 @@ def workspace(spec: ConvSpec) -> int:
 def cost(spec: ConvSpec) -> Cost:
     c = CONSTANTS
     item = compute_itemsize(spec)
-    patches = workspace(spec)
+    nc = _chunk(spec)
+    steps = spec.batch // nc
+    patches = workspace(spec) // steps
     m = spec.out_channels
     k = spec.in_channels * math.prod(spec.kernel_size)
-    n = spec.batch * math.prod(spec.out_size)
+    n = (nc if _by_taps(spec) else spec.batch) * math.prod(spec.out_size)
     rate = (
         c["matmul_flops"]
         * saturation(m, c["matmul_half"])
@@ -75,30 +92,30 @@ def cost(spec: ConvSpec) -> Cost:
     y_bytes = item * math.prod(spec.y_shape)
     x_bytes = item * math.prod(spec.x_shape)
     seconds = (
-        c["launch_seconds"] * (4 + _slices(spec))
+        c["launch_seconds"] * steps * (4 + _slices(spec))
         + 2 * spec.macs * dtype_factor(spec, "matmul") / rate
-        + (3 * x_bytes + 2 * patches + 2 * y_bytes) / c["stream_bytes"]
+        + (3 * x_bytes + 2 * steps * patches + 2 * y_bytes) / c["stream_bytes"]
+        + fault_seconds(patches + x_bytes + y_bytes)
     )
     return Cost(seconds, patches)
 
 
 def unfold_taps(xe, spec: ConvSpec):
-    """Patches ``(G, Ci, T_1..T_n, N, O_1..O_n)``, unfolded one spatial dim at a time.
+    """Patches ``(N, G, Ci, T_1..T_n, O_1..O_n)``, unfolded one spatial dim at a time.
 
-    After ``k`` dims the array is ``(G, Ci, T_1..T_k, N, O_1..O_k, E_k+1..E_n)``; unfolding
+    After ``k`` dims the array is ``(N, G, Ci, T_1..T_k, O_1..O_k, E_k+1..E_n)``; unfolding
     dim ``k + 1`` takes one strided window per tap along it (``K_1 + ... + K_n`` windows in
     all rather than ``K_1 ... K_n``).
     """
-    arr = jnp.moveaxis(xe, 0, 2)  # (G, Ci, N, *E)
+    arr = xe
     for k, (kk, o, s, d) in enumerate(
         zip(spec.kernel_size, spec.out_size, spec.stride, spec.rhs_dilation)
     ):
-        axis = 3 + 2 * k
         cols = [
-            lax.slice_in_dim(arr, t * d, t * d + (o - 1) * s + 1, s, axis=axis)
+            lax.slice_in_dim(arr, t * d, t * d + (o - 1) * s + 1, s, axis=3 + 2 * k)
             for t in range(kk)
         ]
-        arr = jnp.stack(cols, axis=2 + k)
+        arr = jnp.stack(cols, axis=3 + k) if kk > 1 else jnp.expand_dims(cols[0], 3 + k)
     return arr
 
 
@@ -108,33 +125,42 @@ def unfold_positions(xe, spec: ConvSpec):
     for k, (kk, o, s, d) in enumerate(
         zip(spec.kernel_size, spec.out_size, spec.stride, spec.rhs_dilation)
     ):
-        axis = 3 + 2 * k
         cols = [
-            lax.slice_in_dim(arr, p * s, p * s + (kk - 1) * d + 1, d, axis=axis)
+            lax.slice_in_dim(arr, p * s, p * s + (kk - 1) * d + 1, d, axis=3 + 2 * k)
             for p in range(o)
         ]
         arr = jnp.stack(cols, axis=2 + k)
     return arr
 
 
-def run(x, w, spec: ConvSpec, precision=None):
-    xe = dilate_and_pad(x, spec)
-    w = effective_kernel(w, spec)
+def _matmul(x, w, spec: ConvSpec, precision):
+    """One step: ``x`` holds ``spec.batch`` images (already dilated and padded)."""
     g, co, ci = w.shape[:3]
-    n = spec.batch
+    n = x.shape[0]
     taps = math.prod(spec.kernel_size)
     pos = math.prod(spec.out_size)
-    wm = w.reshape(g, co, ci * taps)
-    dims = (((2,), (1,)), ((0,), (0,)))
     if _by_taps(spec):
-        cols = unfold_taps(xe, spec).reshape(g, ci * taps, n * pos)
-        y = lax.dot_general(wm, cols, dims, precision=precision)  # (G, Co, N P)
-        y = jnp.moveaxis(y.reshape(g, co, n, pos), 2, 0)
-    else:
-        cols = unfold_positions(xe, spec).reshape(g, n * pos, ci * taps)
-        y = lax.dot_general(cols, wm, (((2,), (2,)), ((0,), (0,))), precision=precision)
-        y = jnp.transpose(y.reshape(g, n, pos, co), (1, 0, 3, 2))  # (N, G, Co, P)
-    return y.reshape(spec.y_shape)
+        cols = unfold_taps(x, spec).reshape(n, g, ci * taps, pos)
+        wm = jnp.broadcast_to(w.reshape(1, g, co, ci * taps), (n, g, co, ci * taps))
+        # per image and group: (Co, Ci T) @ (Ci T, P)
+        return lax.dot_general(wm, cols, (((3,), (2,)), ((0, 1), (0, 1))), precision=precision)
+    cols = unfold_positions(x, spec).reshape(g, n * pos, ci * taps)
+    y = lax.dot_general(
+        cols, w.reshape(g, co, ci * taps), (((2,), (2,)), ((0,), (0,))), precision=precision
+    )  # per group: (N P, Ci K) @ (Ci K, Co)
+    return jnp.transpose(y.reshape(g, n, pos, co), (1, 0, 3, 2))
+
+
+def run(x, w, spec: ConvSpec, precision=None):
+    w = effective_kernel(w, spec)
+    nc = _chunk(spec)
+    if nc == spec.batch:
+        y = _matmul(dilate_and_pad(x, spec), w, spec, precision)
+        return y.reshape(spec.y_shape)
+    sub = dataclasses.replace(spec, batch=nc)
+    xs = x.reshape(spec.batch // nc, nc, *x.shape[1:])
+    ys = lax.map(lambda xc: _matmul(dilate_and_pad(xc, sub), w, sub, precision), xs)
+    return ys.reshape(spec.y_shape)
 
 
 ALGORITHM = Algorithm(

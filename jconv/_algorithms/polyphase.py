@@ -124,12 +124,11 @@ def supports(spec: ConvSpec) -> str | None:
 
 
 def _inner(sub: ConvSpec):
-    """The algorithm (and its cost) that computes one phase."""
-    from .._select import choose  # the selector imports this module
-    from . import REGISTRY
+    """The algorithm (and its calibrated estimate) that computes one phase."""
+    from .._select import choose, estimate  # the selector imports this module
 
     name = choose(sub, "auto", "phase")
-    return name, REGISTRY[name].cost(sub)
+    return name, estimate(name, sub)
 
 
 def cost(spec: ConvSpec) -> Cost:

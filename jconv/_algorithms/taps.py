@@ -38,6 +38,7 @@ from ._common import (
     dilate_and_pad,
     dtype_factor,
     effective_kernel,
+    fault_seconds,
     flat_wide,
     position_window,
     positions,
@@ -51,7 +52,7 @@ from ._common import (
 
 MAX_TERMS = 1024     # (tap, channel) terms of the fused form
 UNROLL_TERMS = 128   # beyond this, the fused form loops over the first kernel dim
-MAX_TAPS = 1024      # unrolled taps of the dot form
+MAX_TAPS = 256       # unrolled taps of the dot form
 MAX_POSITIONS = 256  # unrolled output positions of the reduce and positions forms
 
 
@@ -101,17 +102,20 @@ def _mode_costs(spec: ConvSpec) -> dict[str, Cost]:
             + (padded + n_taps * (window * 2 + y_bytes * 2)) / stream,
             padded + window,
         )
-    if n_pos <= MAX_POSITIONS:
+    if n_pos <= MAX_POSITIONS and n_pos * spec.in_channels <= MAX_TERMS:
         if _flat_kernel(spec):
             wide = spec.kernel_size[0] * math.prod(used_extent(spec)[1:]) / n_taps
         else:
             wide = 1.0
+        partial = int(item * rows * spec.out_channels * n_pos * n_taps * wide)
         out["reduce"] = Cost(
-            launch * (2 + n_pos)
-            + flops * wide * dtype_factor(spec, "fma") / c["reduce_flops"]
-            + (padded + n_pos * (padded + w_bytes) * 0.25) / stream,
-            padded,
+            launch * 4
+            + flops * wide * dtype_factor(spec, "fma") / c["fma_flops"]
+            + (2 * padded + w_bytes + 2 * partial) / stream
+            + fault_seconds(partial + padded),
+            partial + padded,
         )
+    if n_pos <= MAX_POSITIONS:
         depth = spec.in_channels * n_taps
         rate = c["matmul_flops"] * saturation(depth, c["matmul_half"]) * saturation(
             spec.out_channels, c["matmul_half"]
@@ -247,10 +251,22 @@ def _position_windows(xe, w, spec: ConvSpec):
 
 
 def _reduce(xe, w, spec: ConvSpec):
-    """Per output position, one fused multiply-reduce over channels and taps."""
+    """Per output position, fused multiply-adds over the channels, then one reduction.
+
+    Stage one is a single loop over ``(N, G, Co, P, taps)`` summing the ``Ci`` channel
+    products (vectorised along the contiguous taps); stage two reduces the taps axis.
+    """
     wins, wf = _position_windows(xe, w, spec)
-    cols = [jnp.sum(win[:, :, None] * wf[None], axis=(3, 4), dtype=wf.dtype) for win in wins]
-    return jnp.stack(cols, axis=-1).reshape(spec.y_shape)
+    ci = wf.shape[2]
+    parts = []
+    for win in wins:
+        acc = None
+        for c in range(ci):
+            term = win[:, :, c, None] * wf[None, :, :, c]
+            acc = term if acc is None else acc + term
+        parts.append(acc)  # (N, G, Co, taps)
+    y = jnp.sum(jnp.stack(parts, axis=3), axis=-1, dtype=wf.dtype)
+    return y.reshape(spec.y_shape)
 
 
 def _positions(xe, w, spec: ConvSpec, precision):

@@ -1,0 +1,225 @@
+"""Choosing algorithms: auto never fails, the workspace bound, explain, measured mode, errors."""
+
+import contextlib
+import math
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+from reference import conv_ref
+
+import jconv
+from jconv import _select
+from jconv._algorithms import REGISTRY
+from jconv._select import choose, workspace_limit
+from jconv._spec import conv_layer, conv_transpose_layer
+
+DTYPES = ["float32", "float64", "int32", "int8", "complex64", "float16"]
+
+
+@pytest.fixture
+def default_limit():
+    """Restore the default workspace limit after a test that changes it."""
+    yield
+    jconv.set_workspace_limit(None)
+
+
+@st.composite
+def layers(draw):
+    nd = draw(st.integers(1, 3))
+    groups = draw(st.integers(1, 3))
+    cin, cout = groups * draw(st.integers(1, 3)), groups * draw(st.integers(1, 3))
+    size = tuple(draw(st.integers(3, 9)) for _ in range(nd))
+    kernel = tuple(draw(st.integers(1, 3)) for _ in range(nd))
+    stride = draw(st.integers(1, 3))
+    dtype = draw(st.sampled_from(DTYPES))
+    transpose = draw(st.booleans())
+    padding = draw(st.sampled_from(["same", "valid", 1]))
+    dilation = draw(st.integers(1, 2))
+    try:
+        if transpose:
+            return conv_transpose_layer(
+                "test", (2, cin, *size), (cin, cout // groups, *kernel), dtype, stride=stride,
+                padding=1 if padding == 1 else 0, groups=groups,
+            )
+        return conv_layer(
+            "test", (2, cin, *size), (cout, cin // groups, *kernel), dtype, stride=stride,
+            padding=padding, dilation=dilation, groups=groups,
+        )
+    except ValueError:  # e.g. a dilated kernel larger than the input
+        assume(False)
+
+
+@given(layers())
+def test_auto_always_chooses_a_supported_algorithm(layer):
+    spec = layer.spec
+    for s in (spec, spec.input_grad(), spec.kernel_grad()):
+        name = choose(s)
+        assert REGISTRY[name].supports(s) is None
+        if np.dtype(s.dtype).kind in "iu":
+            assert name != "fft"
+        for c in _select.candidates(s):
+            if c.cost is not None:
+                assert math.isfinite(c.cost.seconds) and c.cost.seconds > 0
+                assert isinstance(c.cost.workspace, int) and c.cost.workspace >= 0
+
+
+@given(layers(), st.sampled_from([0, 2**10, 2**16, 2**22]))
+def test_workspace_bound_is_respected(layer, limit):
+    with workspace(limit):
+        check_bound(layer, limit)
+
+
+@contextlib.contextmanager
+def workspace(limit):
+    previous = jconv.set_workspace_limit(limit)
+    try:
+        yield
+    finally:
+        jconv.set_workspace_limit(previous)
+
+
+def check_bound(layer, limit):
+    for s in (layer.spec, layer.spec.input_grad(), layer.spec.kernel_grad()):
+        assert workspace_limit(s) == limit
+        cands = {c.name: c for c in _select.candidates(s) if c.cost is not None}
+        chosen = cands[choose(s)]
+        least = min(c.cost.workspace for c in cands.values())
+        assert chosen.cost.workspace <= max(limit, least)
+
+
+def test_default_workspace_limit_scales_with_operands():
+    small = conv_layer("t", (1, 2, 8, 8), (2, 2, 3, 3), "float32").spec
+    big = conv_layer("t", (64, 64, 64, 64), (64, 64, 3, 3), "float32").spec
+    assert workspace_limit(small) == _select.WORKSPACE_FLOOR
+    operands = 4 * (64 * 64 * 64 * 64 + 64 * 64 * 9 + 64 * 64 * 62 * 62)  # x, w, y
+    assert workspace_limit(big) == _select.WORKSPACE_FACTOR * operands
+
+
+def test_zero_limit_picks_a_workspace_free_algorithm(default_limit):
+    assert jconv.set_workspace_limit(0) is None
+    plan = jconv.explain((2, 16, 20, 20), (16, 16, 3, 3))
+    for p in plan.passes:
+        chosen = next(c for c in p.candidates if c.name == p.chosen)
+        assert chosen.cost.workspace == 0
+    assert "workspace over the limit" in str(plan)
+    assert jconv.set_workspace_limit(None) == 0
+
+
+def test_limit_change_replans_compiled_functions(default_limit):
+    x, w = jnp.ones((1, 4, 9, 9)), jnp.ones((4, 4, 3, 3))
+    y1 = jconv.conv(x, w, padding=1)
+    jconv.set_workspace_limit(0)
+    y2 = jconv.conv(x, w, padding=1)
+    np.testing.assert_allclose(y1, y2, rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "limit, error, message",
+    [
+        (-1, ValueError, "jconv.set_workspace_limit: limit must be >= 0 bytes, got -1"),
+        (1.5, TypeError, "jconv.set_workspace_limit: limit must be an int number of bytes or "
+                         "None, got 1.5"),
+        (True, TypeError, "limit must be an int number of bytes or None, got True"),
+    ],
+)
+def test_set_workspace_limit_errors(limit, error, message):
+    with pytest.raises(error, match=message.replace("(", r"\(").replace(")", r"\)")):
+        jconv.set_workspace_limit(limit)
+
+
+def test_explain_lists_every_algorithm_for_every_pass():
+    plan = jconv.explain((2, 8, 16, 16), (8, 2, 3, 3), groups=4, stride=2, padding=1)
+    assert [p.role for p in plan.passes] == ["forward", "input_grad", "kernel_grad"]
+    text = str(plan)
+    for p in plan.passes:
+        assert [c.name for c in p.candidates] == list(jconv.algorithms())
+        assert p.chosen in jconv.algorithms()
+        for c in p.candidates:
+            assert (c.cost is None) == (c.reason is not None)
+    for name in jconv.algorithms():
+        assert text.count(f"  {name} ") >= 3
+    assert text.count("<- chosen") == 3
+    assert "unsupported: the input is not dilated" in text  # polyphase on the forward pass
+    # the strided conv's input gradient is a dilated convolution: polyphase applies there
+    grad = plan["input_grad"]
+    assert next(c for c in grad.candidates if c.name == "polyphase").cost is not None
+
+
+def test_explain_integers_has_no_gradients_and_no_fft():
+    plan = jconv.explain((2, 4, 16), (4, 4, 5), dtype="int32")
+    assert [p.role for p in plan.passes] == ["forward"]
+    assert plan["forward"].chosen != "fft"
+
+
+def test_measured_mode_times_once_and_caches(monkeypatch):
+    _select.clear_measurements()
+    calls = []
+    original = _select._time_candidates
+
+    def counting(spec):
+        calls.append(spec)
+        return original(spec)
+
+    monkeypatch.setattr(_select, "_time_candidates", counting)
+    rng = np.random.default_rng(3)
+    x, w = rng.standard_normal((2, 6, 12, 12)), rng.standard_normal((6, 3, 3, 3))
+    y = jconv.conv(jnp.asarray(x), jnp.asarray(w), padding=1, groups=2, algorithm="measure")
+    np.testing.assert_allclose(y, conv_ref(x, w, None, 1, 1, 1, 2), rtol=1e-9, atol=1e-9)
+    spec = conv_layer("t", x.shape, w.shape, "float64", padding=1, groups=2).spec
+    assert calls.count(spec) == 1
+    chosen = _select.measured_choices()[spec]
+    assert chosen in jconv.algorithms()
+    # again, and inside a gradient (the input- and kernel-gradient specs are timed in
+    # a worker thread while the outer function is traced)
+    jconv.conv(jnp.asarray(x), jnp.asarray(w), padding=1, groups=2, algorithm="measure")
+    assert calls.count(spec) == 1
+    import jax
+
+    g = jax.grad(lambda a: jconv.conv(a, jnp.asarray(w), padding=1, groups=2,
+                                      algorithm="measure").sum())(jnp.asarray(x))
+    assert g.shape == x.shape
+    assert spec.input_grad() in _select.measured_choices()
+    assert calls.count(spec) == 1
+    plan = jconv.explain(x.shape, w.shape, padding=1, groups=2, dtype="float64",
+                         algorithm="measure")
+    assert plan["forward"].chosen == chosen
+    assert "measured" in str(plan)
+    _select.clear_measurements()
+    assert _select.measured_choices() == {}
+
+
+def test_measured_mode_on_integers_is_exact():
+    rng = np.random.default_rng(4)
+    x = rng.integers(-5, 6, (2, 3, 10)).astype(np.int32)
+    w = rng.integers(-5, 6, (4, 3, 3)).astype(np.int32)
+    y = jconv.conv(jnp.asarray(x), jnp.asarray(w), padding=1, algorithm="measure")
+    np.testing.assert_array_equal(np.asarray(y), conv_ref(x, w, None, 1, 1, 1, 1))
+    spec = conv_layer("t", x.shape, w.shape, "int32", padding=1).spec
+    assert _select.measured_choices()[spec] != "fft"
+
+
+def test_forcing_an_unsupported_algorithm_raises():
+    x, w = jnp.ones((1, 1, 49, 49)), jnp.ones((1, 1, 33, 33))
+    with pytest.raises(
+        ValueError,
+        match=r"jconv.conv: algorithm='taps' cannot compute the forward pass: the kernel has "
+        r"1089 taps and the output 289 positions; this unrolled sum allows at most 256 taps",
+    ):
+        jconv.conv(x, w, algorithm="taps")
+    with pytest.raises(
+        ValueError,
+        match=r"jconv.conv_kernel_grad: algorithm='polyphase' cannot compute the kernel grad "
+        r"pass: the input is not dilated",
+    ):
+        jconv.conv_kernel_grad(jnp.ones((1, 2, 8)), jnp.ones((1, 2, 6)), (2, 2, 3),
+                               algorithm="polyphase")
+
+
+def test_unknown_policy_is_rejected():
+    with pytest.raises(ValueError, match=r"jconv.conv: algorithm must be 'auto' or one of "
+                                         r"'xla', .* or 'measure' \(time the candidates\), "
+                                         r"got 'fastest'"):
+        jconv.conv(jnp.ones((1, 1, 5)), jnp.ones((1, 1, 3)), algorithm="fastest")
