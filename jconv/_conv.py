@@ -188,7 +188,10 @@ def conv(
         padding_mode: ``"zeros"``, ``"reflect"``, ``"replicate"`` or ``"circular"``
             (PyTorch's meanings).
         channels_last: NHWC/HWIO layout (Flax, ``lax``) instead of NCHW/OIHW.
-        algorithm: ``"auto"`` or a name from `jconv.algorithms`.
+        algorithm: ``"auto"`` (per pass, the cheapest by the calibrated cost model among
+            the algorithms within `jconv.set_workspace_limit`), ``"measure"`` (per pass,
+            time the candidates once on random data of these shapes and cache the
+            fastest, like cuDNN's benchmark mode), or a name from `jconv.algorithms`.
         precision: passed to the contractions (``jax.lax.Precision``).
 
     Returns:
@@ -252,7 +255,10 @@ def conv_transpose(
         output_padding: extra positions at the high end, smaller than stride or dilation.
         groups: channel groups.
         channels_last: NHWC layout.
-        algorithm: ``"auto"`` or a name from `jconv.algorithms`.
+        algorithm: ``"auto"`` (per pass, the cheapest by the calibrated cost model among
+            the algorithms within `jconv.set_workspace_limit`), ``"measure"`` (per pass,
+            time the candidates once on random data of these shapes and cache the
+            fastest, like cuDNN's benchmark mode), or a name from `jconv.algorithms`.
         precision: passed to the contractions.
 
     Returns:
@@ -440,7 +446,8 @@ def convolve(a, b, mode="full", *, axes=None, method="auto"):
             ``"valid"`` (``|n - m| + 1``; one operand must be at least as large as
             the other along every convolved axis) or ``"circular"`` (``n``).
         axes: the convolved axes (int or sequence); all axes when None.
-        method: ``"auto"`` or a name from `jconv.algorithms`.
+        method: ``"auto"``, ``"measure"`` or a name from `jconv.algorithms` (as the
+            ``algorithm`` of `conv`).
 
     Returns:
         The convolution, in the dtype both operands promote to.
@@ -504,7 +511,8 @@ def explain(
         x_shape, w_shape: the shapes of ``x`` and ``w``.
         transpose: explain `conv_transpose` instead of `conv`.
         dtype: the compute dtype.
-        algorithm: ``"auto"`` or a forced algorithm.
+        algorithm: ``"auto"``, ``"measure"`` (times the candidates and shows the
+            measured times too) or a forced algorithm.
         **kwargs: the other keyword arguments of `conv` / `conv_transpose`.
 
     Returns:
