@@ -46,6 +46,7 @@ from . import Algorithm, Cost
 from ._calibration import CONSTANTS
 from ._common import LAUNCH_SECONDS, MATMUL_FLOPS, STREAM_BYTES, effective_kernel, itemsize
 from ._winograd_tables import TABLES
+from .fft import map_chunks, sum_chunks
 
 MAX_ALPHA_32 = 6
 """Largest tile for float32 (and float16/bfloat16, computed in float32) and complex64."""
@@ -391,7 +392,7 @@ def _run_rows(x, w, spec: ConvSpec, dims, tr: int, precision):
         xi = lax.dynamic_slice_in_dim(xe, i * rows, span, axis=3)
         return _tiles(xi, w, sub, sub_dims, precision)  # (N, G, Co, rows, ...)
 
-    ys = lax.map(group, jnp.arange(k))  # (k, N, G, Co, rows, ...)
+    ys = map_chunks(group, jnp.arange(k))  # (k, N, G, Co, rows, ...)
     ys = jnp.moveaxis(ys, 0, 3)
     ys = ys.reshape(*ys.shape[:3], k * rows, *ys.shape[5:])
     return lax.slice(ys, (0,) * ys.ndim, spec.y_shape)
@@ -409,14 +410,13 @@ def run(x, w, spec: ConvSpec, precision=None):
         xs = jnp.moveaxis(x.reshape(n, g, parts, size, *spec.in_size), 2, 0)
         ws = jnp.moveaxis(w.reshape(g, spec.out_channels, parts, size, *spec.kernel_size), 2, 0)
 
-        def accumulate(acc, xw):
-            return acc + _tiles(xw[0], xw[1], sub, dims, precision), None
-
-        y, _ = lax.scan(accumulate, jnp.zeros(spec.y_shape, x.dtype), (xs, ws))
+        y = sum_chunks(lambda xw: _tiles(xw[0], xw[1], sub, dims, precision), (xs, ws),
+                       jnp.zeros(spec.y_shape, x.dtype))
     elif kind == "batch" and size < n:
         sub = dataclasses.replace(spec, batch=size)
         xs = x.reshape(n // size, size, *x.shape[1:])
-        y = lax.map(lambda xc: _tiles(xc, w, sub, dims, precision), xs).reshape(spec.y_shape)
+        y = map_chunks(lambda xc: _tiles(xc, w, sub, dims, precision), xs)
+        y = y.reshape(spec.y_shape)
     else:
         y = _tiles(x, w, spec, dims, precision)
     return y.astype(x.dtype)
