@@ -356,7 +356,7 @@ def _chunking(spec: ConvSpec) -> tuple[str, int]:
     mt = b * g * A * n * TT * co
     if v + u + mt <= CHUNK_BYTES:
         return ("batch", n)
-    if u > v + mt and ci > 1:  # the kernel gradient: the kernel tiles dominate
+    if 2 * u > v + mt and ci > 1:  # the kernel gradient: the kernel tiles weigh as much
         per = (v + u) / ci
         return ("channels", _largest_divisor(ci, CHUNK_BYTES / per))
     per_n = (v + mt) / n
