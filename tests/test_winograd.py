@@ -127,6 +127,18 @@ def test_complex():
     close(jconv.conv(x, w, padding=1, algorithm=ALG), conv_ref(x, w, None, 1, ((1, 1),)))
 
 
+def test_vmap_and_jvp_with_forced_winograd():
+    r = np.random.default_rng(18)
+    x, w = r.standard_normal((3, 2, 4, 11, 9)), r.standard_normal((3, 5, 4, 3, 3))
+    f = lambda x, w: jconv.conv(x, w, padding=1, algorithm=ALG)  # noqa: E731
+    got = jax.vmap(f)(x, w)
+    for i in range(3):
+        close(got[i], conv_ref(x[i], w[i], None, 1, 1))
+    tx, tw = r.standard_normal(x[0].shape), r.standard_normal(w[0].shape)
+    _, ty = jax.jvp(f, (x[0], w[0]), (tx, tw))
+    close(ty, conv_ref(tx, w[0], None, 1, 1) + conv_ref(x[0], tw, None, 1, 1))
+
+
 # -- accuracy ------------------------------------------------------------------------------
 
 

@@ -36,15 +36,18 @@ of a fast length ``B`` (hop ``H = B - U + 1 >= U - 1``), each frame is transform
 own and yields ``H`` outputs, so a long signal needs no giant transform. ``B`` is chosen
 per axis by the cost model below.
 
-Accuracy: the result is rounded once per transform stage; in float64 the relative error
-is about 1e-13 to 1e-11. In float32 (and float16/bfloat16, computed in float32), for
-every output row ``(n, g, o)``,
+Accuracy: in float64 the relative error is about 1e-13 to 1e-11. In float32 (and
+float16/bfloat16, computed in float32), for every output row ``(n, g, o)``,
 
-    ||y_fft - y||_2 <= 3 eps log2(L) sum_c ||x[n, g, c]||_2 ||w[g, o, c]||_1,
+    ||y_fft - y||_2 <= 3 eps (log2 L + Ci) sum_c (||x_c||_2 ||w_c||_1 + ||x_c||_1 ||w_c||_2)
 
-with ``eps = 2**-24`` and ``L`` the number of points of one transformed frame; the
-error bound of an FFT (``O(eps log2 L)`` relative in the 2-norm) propagated through
-the pointwise product, whose spectrum factor is at most ``||w||_1`` in magnitude.
+with ``eps = 2**-24``, ``L`` the number of points of one transformed frame and
+``x_c = x[n, g, c]``, ``w_c = w[g, o, c]``: an FFT is accurate to ``O(eps log2 L)`` in
+the 2-norm, the spectrum of one operand is bounded entrywise by its 1-norm, and the
+sum over ``Ci`` channels adds one rounding per term (tests/test_fft.py checks it). The
+bound is a worst case: measured errors are 1e-4 to 1e-3 of it, a relative Frobenius
+error of about 2e-7 on standard-normal data, as for XLA's float32 direct convolution
+(3e-7 on the same data).
 Integers are refused: their convolution must be exact.
 """
 
