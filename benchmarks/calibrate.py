@@ -190,16 +190,23 @@ def xla_constants(c: dict) -> dict:
 CALIBRATION_SET = [
     # (kind, x shape, w shape, keyword arguments, dtype)
     ("conv", (4, 32, 40, 40), (32, 32, 3, 3), dict(padding=1), "float32"),
+    ("conv", (8, 48, 48, 48), (48, 48, 3, 3), dict(padding=1), "float32"),
     ("conv", (4, 96, 20, 20), (192, 96, 1, 1), {}, "float32"),
+    ("conv", (8, 192, 14, 14), (96, 192, 1, 1), {}, "float32"),
     ("conv", (4, 64, 24, 24), (64, 4, 3, 3), dict(padding=1, groups=16), "float32"),
+    ("conv", (8, 256, 14, 14), (256, 8, 3, 3), dict(padding=1, groups=32), "float32"),
     ("conv", (4, 48, 40, 40), (48, 1, 3, 3), dict(padding=1, groups=48), "float32"),
+    ("conv", (8, 96, 48, 48), (96, 1, 3, 3), dict(padding=1, groups=96), "float32"),
     ("conv", (2, 32, 24, 24), (32, 1, 13, 13), dict(padding=6, groups=32), "float32"),
     ("conv", (2, 8, 48, 48), (8, 8, 9, 9), dict(padding=4), "float32"),
     ("conv", (4, 32, 2048), (32, 32, 7), dict(padding=3), "float32"),
+    ("conv", (4, 128, 2048), (128, 128, 5), dict(padding=2), "float32"),
     ("conv", (2, 16, 8, 24, 24), (16, 16, 3, 3, 3), dict(padding=1), "float32"),
     ("conv", (4, 32, 24, 24), (32, 32, 3, 3), dict(padding=1), "float64"),
     ("conv", (4, 32, 40, 40), (64, 32, 3, 3), dict(stride=2, padding=1), "float32"),
     ("conv_transpose", (4, 64, 12, 12), (64, 32, 4, 4), dict(stride=2, padding=1), "float32"),
+    ("conv_transpose", (8, 64, 24, 24), (64, 32, 3, 3),
+     dict(stride=2, padding=1, output_padding=1), "float32"),
     ("signal", (2, 16384), (1, 512), {}, "float32"),
     ("conv", (2, 16, 24, 24), (16, 16, 3, 3), dict(padding=1), "int32"),
 ]
@@ -224,28 +231,45 @@ def calibration_specs():
     return out
 
 
+def _variants(s):
+    """(scale key, estimate seconds, run function or None) for every way to run ``s``."""
+    from jconv._algorithms import im2col, taps
+
+    out = []
+    for name, alg in REGISTRY.items():
+        if alg.supports(s) is not None or name == "polyphase":
+            continue  # polyphase's estimate is its phases' calibrated estimates
+        if name == "taps":
+            for form, c in taps._mode_costs(s).items():
+                out.append((f"scale_taps_{form}", c.seconds, name,
+                            lambda a, b, sp, p, form=form: taps.run_form(form, a, b, sp)))
+        elif name == "im2col":
+            key = "scale_im2col_taps" if im2col._by_taps(s) else "scale_im2col_positions"
+            out.append((key, alg.cost(s).seconds, name, None))
+        else:
+            out.append((f"scale_{name}", alg.cost(s).seconds, name, None))
+    return out
+
+
 def fit_scales(verbose=True) -> dict:
-    """Median measured/estimated ratio per algorithm over the calibration set."""
-    ratios: dict[str, list[float]] = {name: [] for name in REGISTRY}
+    """Median measured/estimated ratio per algorithm (per form for taps and im2col)."""
+    for k in [k for k in calibration.CONSTANTS if k.startswith("scale_")]:
+        del calibration.CONSTANTS[k]  # fit against the unscaled models
+    ratios: dict[str, list[float]] = {}
     for label, s in calibration_specs():
-        costs = {
-            name: alg.cost(s) for name, alg in REGISTRY.items() if alg.supports(s) is None
-        }
-        best = min(c.seconds for c in costs.values())
-        for name, c in costs.items():
-            if name == "polyphase":
-                continue  # its estimate is its phases' calibrated estimates
-            if c.seconds > 20 * best or c.seconds > 1.0:
+        variants = _variants(s)
+        best = min(v[1] for v in variants)
+        for key, est, name, run in variants:
+            ratios.setdefault(key, [])
+            if est > 20 * best or est > 1.0:
                 continue  # never a contender here; timing it would only cost time
-            t = time_algorithm(name, s)
-            ratios[name].append(t / c.seconds)
+            t = time_algorithm(name, s, run)
+            ratios[key].append(t / est)
             if verbose:
-                print(f"  {label:28s} {name:10s} est {c.seconds * 1e3:8.2f} ms  "
+                print(f"  {label:28s} {key:24s} est {est * 1e3:8.2f} ms  "
                       f"measured {t * 1e3:8.2f} ms", flush=True)
     return {
-        f"scale_{name}": float(np.exp(np.median(np.log(r)))) if r else 1.0
-        for name, r in ratios.items()
-        if name != "polyphase"
+        key: float(np.exp(np.median(np.log(r)))) if r else 1.0 for key, r in ratios.items()
     }
 
 

@@ -16,6 +16,7 @@ chosen on its own:
 from __future__ import annotations
 
 import dataclasses
+import sys
 import threading
 import time
 
@@ -107,8 +108,6 @@ def set_workspace_limit(limit: int | None) -> int | None:
 
 def _clear_compiled() -> None:
     """Forget jconv's compiled functions, so their next call plans again."""
-    import sys
-
     conv = sys.modules.get("jconv._conv")
     primitive = sys.modules.get("jconv._primitive")
     for module in (conv, primitive):
@@ -362,12 +361,22 @@ class Plan:
                 notes = []
                 if c.name == p.chosen:
                     notes.append("<- chosen")
+                how = _detail(c.name, s)
+                if how:
+                    notes.append(how)
                 if c.over_limit:
                     notes.append("workspace over the limit")
                 lines.append(row + ("  " + "; ".join(notes) if notes else ""))
         return "\n".join(lines)
 
     __repr__ = __str__
+
+
+def _detail(name: str, spec: ConvSpec) -> str | None:
+    """The algorithm module's ``detail(spec)`` (its form, steps or phases), if it has one."""
+    module = sys.modules.get(REGISTRY[name].run.__module__)
+    detail = getattr(module, "detail", None)
+    return detail(spec) if callable(detail) else None
 
 
 def _fmt_time(t: float) -> str:

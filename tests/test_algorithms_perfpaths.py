@@ -270,7 +270,8 @@ def test_polyphase_runs_transpose_and_strided_input_grad():
 
 @pytest.mark.parametrize("spec", [
     _spec(batch=4, groups=2),  # unfolded by taps
-    _spec(batch=4, in_size=(9, 8), kernel_size=(8, 7), padding=((0, 0), (0, 0))),  # positions
+    _spec(batch=3, in_channels=4, in_size=(9, 8), kernel_size=(8, 7),  # by positions
+          padding=((0, 0), (0, 0))),
 ])
 def test_im2col_in_steps(monkeypatch, spec):
     """A batch whose patches exceed the step budget is unfolded a few images at a time."""

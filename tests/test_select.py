@@ -223,3 +223,10 @@ def test_unknown_policy_is_rejected():
                                          r"'xla', .* or 'measure' \(time the candidates\), "
                                          r"got 'fastest'"):
         jconv.conv(jnp.ones((1, 1, 5)), jnp.ones((1, 1, 3)), algorithm="fastest")
+
+
+def test_explain_describes_how_each_candidate_would_run():
+    text = str(jconv.explain((2, 8, 16, 16), (8, 4, 4, 4), transpose=True, stride=2, padding=1))
+    assert "4 phases (" in text  # polyphase on the transposed forward pass
+    assert "unfolded by taps" in text or "unfolded by output positions" in text  # im2col
+    assert " form" in text  # taps names its form

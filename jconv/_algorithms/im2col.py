@@ -53,15 +53,20 @@ def supports(spec: ConvSpec) -> str | None:
     return None
 
 
-CHUNK_BYTES = 8 * 2**20  # patches per step; larger batches are unfolded in a loop
+CHUNK_BYTES = 8 * 2**20  # patches per step; larger ones are unfolded in a loop
 
 
 def _chunk(spec: ConvSpec) -> int:
-    """Images per step: the largest divisor of the batch whose patches fit `CHUNK_BYTES`."""
-    per_image = workspace(spec) // max(spec.batch, 1)
+    """How many items one step unfolds: the largest divisor that keeps the patches within
+    `CHUNK_BYTES`. Unfolding by taps steps over images (the rows of the product); by
+    positions it steps over input channels (the depth of the product, accumulated), so
+    that each step's product keeps all its rows.
+    """
+    total = spec.batch if _by_taps(spec) else spec.in_channels
+    per_item = workspace(spec) // max(total, 1)
     best = 1
-    for nc in range(1, spec.batch + 1):
-        if spec.batch % nc == 0 and nc * per_image <= CHUNK_BYTES:
+    for nc in range(1, total + 1):
+        if total % nc == 0 and nc * per_item <= CHUNK_BYTES:
             best = nc
     return best
 
@@ -78,11 +83,12 @@ def cost(spec: ConvSpec) -> Cost:
     c = CONSTANTS
     item = compute_itemsize(spec)
     nc = _chunk(spec)
-    steps = spec.batch // nc
+    by_taps = _by_taps(spec)
+    steps = (spec.batch if by_taps else spec.in_channels) // nc
     patches = workspace(spec) // steps
     m = spec.out_channels
-    k = spec.in_channels * math.prod(spec.kernel_size)
-    n = (nc if _by_taps(spec) else spec.batch) * math.prod(spec.out_size)
+    k = (spec.in_channels if by_taps else nc) * math.prod(spec.kernel_size)
+    n = (nc if by_taps else spec.batch) * math.prod(spec.out_size)
     rate = (
         c["matmul_flops"]
         * saturation(m, c["matmul_half"])
@@ -91,13 +97,24 @@ def cost(spec: ConvSpec) -> Cost:
     )
     y_bytes = item * math.prod(spec.y_shape)
     x_bytes = item * math.prod(spec.x_shape)
+    w_bytes = item * math.prod(spec.w_shape)
     seconds = (
         c["launch_seconds"] * steps * (4 + _slices(spec))
         + 2 * spec.macs * dtype_factor(spec, "matmul") / rate
-        + (3 * x_bytes + 2 * steps * patches + 2 * y_bytes) / c["stream_bytes"]
+        + (3 * x_bytes + 2 * steps * patches + 2 * y_bytes + 2 * w_bytes) / c["stream_bytes"]
         + fault_seconds(patches + x_bytes + y_bytes)
     )
-    return Cost(seconds, patches)
+    scale = CONSTANTS.get("scale_im2col_taps" if by_taps else "scale_im2col_positions", 1.0)
+    return Cost(seconds * scale, patches)
+
+
+def detail(spec: ConvSpec) -> str:
+    """A few words on how ``spec`` would run (for `jconv.explain`)."""
+    by_taps = _by_taps(spec)
+    total = spec.batch if by_taps else spec.in_channels
+    steps = total // _chunk(spec)
+    how = "unfolded by taps" if by_taps else "unfolded by output positions"
+    return how + (f", in {steps} steps" if steps > 1 else "")
 
 
 def unfold_taps(xe, spec: ConvSpec):
@@ -133,34 +150,58 @@ def unfold_positions(xe, spec: ConvSpec):
     return arr
 
 
-def _matmul(x, w, spec: ConvSpec, precision):
-    """One step: ``x`` holds ``spec.batch`` images (already dilated and padded)."""
+def _by_taps_product(xe, w, spec: ConvSpec, precision):
+    """``xe`` holds ``spec.batch`` images: per image and group ``(Co, Ci T) @ (Ci T, P)``."""
     g, co, ci = w.shape[:3]
-    n = x.shape[0]
+    n = xe.shape[0]
     taps = math.prod(spec.kernel_size)
+    cols = unfold_taps(xe, spec).reshape(n, g, ci * taps, -1)
+    wm = jnp.broadcast_to(w.reshape(1, g, co, ci * taps), (n, g, co, ci * taps))
+    return lax.dot_general(wm, cols, (((3,), (2,)), ((0, 1), (0, 1))), precision=precision)
+
+
+def _by_positions_product(xe, wt, spec: ConvSpec, precision):
+    """``xe`` holds ``spec.in_channels`` channels, ``wt`` is ``(G, Ci K, Co)``: per group
+    ``(N P, Ci K) @ (Ci K, Co)``, as ``(G, N P, Co)``."""
+    g, n = xe.shape[1], xe.shape[0]
     pos = math.prod(spec.out_size)
-    if _by_taps(spec):
-        cols = unfold_taps(x, spec).reshape(n, g, ci * taps, pos)
-        wm = jnp.broadcast_to(w.reshape(1, g, co, ci * taps), (n, g, co, ci * taps))
-        # per image and group: (Co, Ci T) @ (Ci T, P)
-        return lax.dot_general(wm, cols, (((3,), (2,)), ((0, 1), (0, 1))), precision=precision)
-    cols = unfold_positions(x, spec).reshape(g, n * pos, ci * taps)
-    y = lax.dot_general(
-        cols, w.reshape(g, co, ci * taps), (((2,), (2,)), ((0,), (0,))), precision=precision
-    )  # per group: (N P, Ci K) @ (Ci K, Co)
-    return jnp.transpose(y.reshape(g, n, pos, co), (1, 0, 3, 2))
+    cols = unfold_positions(xe, spec).reshape(g, n * pos, -1)
+    return lax.dot_general(cols, wt, (((2,), (1,)), ((0,), (0,))), precision=precision)
 
 
 def run(x, w, spec: ConvSpec, precision=None):
     w = effective_kernel(w, spec)
+    g, co, ci = w.shape[:3]
+    n = spec.batch
     nc = _chunk(spec)
-    if nc == spec.batch:
-        y = _matmul(dilate_and_pad(x, spec), w, spec, precision)
+    if _by_taps(spec):
+        if nc == n:
+            y = _by_taps_product(dilate_and_pad(x, spec), w, spec, precision)
+        else:
+            sub = dataclasses.replace(spec, batch=nc)
+            xs = x.reshape(n // nc, nc, *x.shape[1:])
+            y = lax.map(
+                lambda xc: _by_taps_product(dilate_and_pad(xc, sub), w, sub, precision), xs
+            )
         return y.reshape(spec.y_shape)
-    sub = dataclasses.replace(spec, batch=nc)
-    xs = x.reshape(spec.batch // nc, nc, *x.shape[1:])
-    ys = lax.map(lambda xc: _matmul(dilate_and_pad(xc, sub), w, sub, precision), xs)
-    return ys.reshape(spec.y_shape)
+    # by positions: the kernel is the long operand; lay it out (G, Ci K, Co) once
+    taps = math.prod(spec.kernel_size)
+    wt = jnp.swapaxes(w.reshape(g, co, ci * taps), 1, 2)
+    if nc == ci:
+        y = _by_positions_product(dilate_and_pad(x, spec), wt, spec, precision)
+    else:
+        sub = dataclasses.replace(spec, in_channels=nc)
+        steps = ci // nc
+
+        def step(i, acc):
+            xc = lax.dynamic_slice_in_dim(x, i * nc, nc, axis=2)
+            wc = lax.dynamic_slice_in_dim(wt, i * nc * taps, nc * taps, axis=1)
+            return acc + _by_positions_product(dilate_and_pad(xc, sub), wc, sub, precision)
+
+        acc = jnp.zeros((g, n * math.prod(spec.out_size), co), wt.dtype)
+        y = lax.fori_loop(0, steps, step, acc)
+    y = y.reshape(g, n, -1, co)
+    return jnp.transpose(y, (1, 0, 3, 2)).reshape(spec.y_shape)
 
 
 ALGORITHM = Algorithm(

@@ -188,6 +188,16 @@ def _tap_step(spec: ConvSpec, i: int) -> int:
     return ld // math.gcd(d, ld)
 
 
+def detail(spec: ConvSpec) -> str:
+    """A few words on how ``spec`` would run (for `jconv.explain`)."""
+    _, phases = _phase_specs(spec)
+    names = [_inner(sub)[0] for _, sub, _ in phases if sub is not None]
+    counts = {n: names.count(n) for n in dict.fromkeys(names)}
+    inner = ", ".join(f"{n} x{k}" for n, k in counts.items())
+    zero = len(phases) - len(names)
+    return f"{len(phases)} phases ({inner}{f', {zero} all-zero' if zero else ''})"
+
+
 def phase_count(spec: ConvSpec) -> int:
     """Number of phases (for explain): the product of the per-dim periods."""
     return int(np.prod([period for period, _ in _plan(spec)]))

@@ -130,6 +130,14 @@ def _mode_costs(spec: ConvSpec) -> dict[str, Cost]:
     return out
 
 
+def _scaled_costs(spec: ConvSpec) -> dict[str, Cost]:
+    """`_mode_costs` times each form's calibrated scale (``scale_taps_<form>``)."""
+    return {
+        form: Cost(c.seconds * CONSTANTS.get(f"scale_taps_{form}", 1.0), c.workspace)
+        for form, c in _mode_costs(spec).items()
+    }
+
+
 def supports(spec: ConvSpec) -> str | None:
     if not _mode_costs(spec):
         return (
@@ -143,12 +151,17 @@ def supports(spec: ConvSpec) -> str | None:
 
 def mode(spec: ConvSpec) -> str:
     """The cheapest form for ``spec``: ``"fma"``, ``"dot"``, ``"reduce"`` or ``"positions"``."""
-    costs = _mode_costs(spec)
+    costs = _scaled_costs(spec)
     return min(costs, key=lambda k: costs[k].seconds)
 
 
 def cost(spec: ConvSpec) -> Cost:
-    return _mode_costs(spec)[mode(spec)]
+    return _scaled_costs(spec)[mode(spec)]
+
+
+def detail(spec: ConvSpec) -> str:
+    """A few words on how ``spec`` would run (for `jconv.explain`)."""
+    return f"{mode(spec)} form"
 
 
 def _fma(xe, w, spec: ConvSpec):
@@ -265,8 +278,8 @@ def _reduce(xe, w, spec: ConvSpec):
             term = win[:, :, c, None] * wf[None, :, :, c]
             acc = term if acc is None else acc + term
         parts.append(acc)  # (N, G, Co, taps)
-    y = jnp.sum(jnp.stack(parts, axis=3), axis=-1, dtype=wf.dtype)
-    return y.reshape(spec.y_shape)
+    y = jnp.sum(jnp.stack(parts, axis=0), axis=-1, dtype=wf.dtype)  # (P, N, G, Co)
+    return jnp.moveaxis(y, 0, -1).reshape(spec.y_shape)
 
 
 def _positions(xe, w, spec: ConvSpec, precision):
