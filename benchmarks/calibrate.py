@@ -18,11 +18,13 @@ on the machine inflates it as little as possible):
   fitted on a depthwise convolution;
 * ``xla_flops`` / ``xla_channel_half`` (+ factors): XLA's convolution, fitted on a dense
   and a depthwise convolution;
-* ``scale_<algorithm>``: then, with those constants in place (a fresh process), every
-  algorithm runs the three passes of a set of typical convolutions (`CALIBRATION_SET`,
-  deliberately not the benchmark's shapes) and its estimates are scaled by the median
-  ratio of measured to estimated time, which absorbs what its model leaves out. The
-  selector multiplies each algorithm's estimate by its scale.
+* ``scale_<algorithm>[_<kernel class>]``: then, with those constants in place (a fresh
+  process), every algorithm runs the three passes of a set of typical convolutions
+  (`CALIBRATION_SET`, deliberately not the benchmark's shapes) and its estimates are
+  scaled by the median ratio of measured to estimated time, which absorbs what its model
+  leaves out: per form for ``taps`` and ``im2col``, per kernel class (pointwise, small,
+  large) where there are enough samples for the others. The selector multiplies each
+  estimate by its scale.
 
 The results are written to ``jconv/_algorithms/_calibration.py``, which the cost
 functions read at import time. Check the model against the machine afterwards with
@@ -51,6 +53,7 @@ sys.path.insert(0, str(ROOT))
 
 from jconv._algorithms import REGISTRY  # noqa: E402
 from jconv._algorithms import _calibration as calibration  # noqa: E402
+from jconv._select import kernel_class  # noqa: E402
 from jconv._spec import ConvSpec  # noqa: E402
 
 TARGET = ROOT / "jconv" / "_algorithms" / "_calibration.py"
@@ -145,12 +148,12 @@ def time_algorithm(name: str, s: ConvSpec, run=None) -> float:
 
 def fma_constants(c: dict) -> dict:
     from jconv._algorithms import taps
-    from jconv._algorithms._common import operand_bytes, wide_fraction
+    from jconv._algorithms._common import wide_fraction
 
     def rate(s):
+        # the effective rate, memory traffic included (the form's scale absorbs the rest)
         t = time_algorithm("taps", s, run=lambda a, b, sp, p: taps.run_form("fma", a, b, sp))
-        memory = 3 * operand_bytes(s) / c["stream_bytes"] + 3 * c["launch_seconds"]
-        return 2 * s.macs / wide_fraction(s) / max(t - memory, t / 4)
+        return 2 * s.macs / wide_fraction(s) / t
 
     f32 = np.median([rate(spec()), rate(spec(groups=32, in_channels=4, out_channels=4,
                                              in_size=(28, 28)))])
@@ -193,6 +196,7 @@ CALIBRATION_SET = [
     ("conv", (8, 48, 48, 48), (48, 48, 3, 3), dict(padding=1), "float32"),
     ("conv", (4, 96, 20, 20), (192, 96, 1, 1), {}, "float32"),
     ("conv", (8, 192, 14, 14), (96, 192, 1, 1), {}, "float32"),
+    ("conv", (8, 64, 32, 32), (128, 64, 1, 1), {}, "float32"),
     ("conv", (4, 64, 24, 24), (64, 4, 3, 3), dict(padding=1, groups=16), "float32"),
     ("conv", (8, 256, 14, 14), (256, 8, 3, 3), dict(padding=1, groups=32), "float32"),
     ("conv", (4, 48, 40, 40), (48, 1, 3, 3), dict(padding=1, groups=48), "float32"),
@@ -265,12 +269,42 @@ def fit_scales(verbose=True) -> dict:
                 continue  # never a contender here; timing it would only cost time
             t = time_algorithm(name, s, run)
             ratios[key].append(t / est)
+            if name not in ("taps", "im2col"):
+                ratios.setdefault(f"{key}|{kernel_class(s)}", []).append(t / est)
             if verbose:
                 print(f"  {label:28s} {key:24s} est {est * 1e3:8.2f} ms  "
                       f"measured {t * 1e3:8.2f} ms", flush=True)
-    return {
-        key: float(np.exp(np.median(np.log(r)))) if r else 1.0 for key, r in ratios.items()
-    }
+    out = _summarise(ratios)
+    # polyphase's estimate is the sum of its phases' scaled estimates: fit its own scale
+    # (the interleaving and what the phases lose by being small) with those in place
+    calibration.CONSTANTS.update(out)
+    poly = []
+    for label, s in calibration_specs():
+        alg = REGISTRY["polyphase"]
+        if alg.supports(s) is None:
+            est, t = alg.cost(s).seconds, time_algorithm("polyphase", s)
+            poly.append(t / est)
+            if verbose:
+                print(f"  {label:28s} {'scale_polyphase':24s} est {est * 1e3:8.2f} ms  "
+                      f"measured {t * 1e3:8.2f} ms", flush=True)
+    if poly:
+        out["scale_polyphase"] = float(np.exp(np.median(np.log(poly))))
+    return out
+
+
+def _summarise(ratios: dict) -> dict:
+    out = {}
+    for key, r in ratios.items():
+        if key.startswith("scale_") and "|" in key:
+            continue
+        out[key] = float(np.exp(np.median(np.log(r)))) if r else 1.0
+        # algorithms without forms also get one scale per kernel class, where the
+        # calibration set has enough of it
+        for cls in ("pointwise", "small", "large"):
+            sub = ratios.get(f"{key}|{cls}", [])
+            if len(sub) >= 3:
+                out[f"{key}_{cls}"] = float(np.exp(np.median(np.log(sub))))
+    return out
 
 
 def write(constants: dict, path: Path) -> None:

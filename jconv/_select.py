@@ -16,6 +16,7 @@ chosen on its own:
 from __future__ import annotations
 
 import dataclasses
+import math
 import sys
 import threading
 import time
@@ -171,15 +172,25 @@ class PassPlan:
     limit: int
 
 
+def kernel_class(spec: ConvSpec) -> str:
+    """``"pointwise"`` (one tap), ``"small"`` (up to 49 taps) or ``"large"``."""
+    taps = math.prod(spec.kernel_size)
+    return "pointwise" if taps == 1 else "small" if taps <= 49 else "large"
+
+
 def estimate(name: str, spec: ConvSpec) -> Cost:
     """``REGISTRY[name].cost(spec)`` times the algorithm's calibrated scale.
 
-    ``benchmarks/calibrate.py`` fits one scale per algorithm (the median ratio of its
-    measured to its modelled time over a set of typical convolutions), which absorbs what
-    a model leaves out, so that estimates of different algorithms compare fairly.
+    ``benchmarks/calibrate.py`` fits scales per algorithm and kernel class (the median
+    ratio of measured to modelled time over a set of typical convolutions), which absorb
+    what a model leaves out, so that estimates of different algorithms compare fairly.
+    ``taps`` and ``im2col`` scale their forms themselves.
     """
     c = REGISTRY[name].cost(spec)
-    return Cost(c.seconds * CONSTANTS.get(f"scale_{name}", 1.0), c.workspace)
+    scale = CONSTANTS.get(
+        f"scale_{name}_{kernel_class(spec)}", CONSTANTS.get(f"scale_{name}", 1.0)
+    )
+    return Cost(c.seconds * scale, c.workspace)
 
 
 def candidates(spec: ConvSpec) -> tuple[Candidate, ...]:

@@ -281,3 +281,13 @@ def test_im2col_in_steps(monkeypatch, spec):
     assert im2col._chunk(spec) == 2
     x, w = operands(spec, "float64")
     close(run_forced("im2col", jnp.asarray(x), jnp.asarray(w), spec), spec_ref(x, w, spec))
+
+
+def test_im2col_per_image_products():
+    """Images with many output positions get one product each (the other layout)."""
+    from jconv._algorithms import im2col
+
+    spec = _spec(batch=2, in_size=(im2col.WIDE_POSITIONS + 2,), kernel_size=(3,), stride=(1,),
+                 padding=((0, 0),), lhs_dilation=(1,), rhs_dilation=(1,))
+    x, w = operands(spec, "float64")
+    close(run_forced("im2col", jnp.asarray(x), jnp.asarray(w), spec), spec_ref(x, w, spec))

@@ -71,8 +71,18 @@ def _chunk(spec: ConvSpec) -> int:
     return best
 
 
+def _is_view(spec: ConvSpec) -> bool:
+    """A 1x1 kernel at stride 1 without padding: the input already is the patch matrix."""
+    return (
+        all(k == 1 for k in spec.kernel_size) and all(s == 1 for s in spec.stride)
+        and all(p == (0, 0) for p in spec.padding) and all(d == 1 for d in spec.lhs_dilation)
+    )
+
+
 def workspace(spec: ConvSpec) -> int:
-    """Bytes of the whole patch matrix."""
+    """Bytes of the whole patch matrix (none when the input already is one)."""
+    if _is_view(spec):
+        return 0
     return (
         compute_itemsize(spec) * spec.batch * spec.groups * spec.in_channels
         * math.prod(spec.kernel_size) * math.prod(spec.out_size)
@@ -86,6 +96,7 @@ def cost(spec: ConvSpec) -> Cost:
     by_taps = _by_taps(spec)
     steps = (spec.batch if by_taps else spec.in_channels) // nc
     patches = workspace(spec) // steps
+    unfolds = 0 if _is_view(spec) else 2 * steps * patches
     m = spec.out_channels
     k = (spec.in_channels if by_taps else nc) * math.prod(spec.kernel_size)
     n = (nc if by_taps else spec.batch) * math.prod(spec.out_size)
@@ -101,7 +112,7 @@ def cost(spec: ConvSpec) -> Cost:
     seconds = (
         c["launch_seconds"] * steps * (4 + _slices(spec))
         + 2 * spec.macs * dtype_factor(spec, "matmul") / rate
-        + (3 * x_bytes + 2 * steps * patches + 2 * y_bytes + 2 * w_bytes) / c["stream_bytes"]
+        + (3 * x_bytes + unfolds + 2 * y_bytes + 2 * w_bytes) / c["stream_bytes"]
         + fault_seconds(patches + x_bytes + y_bytes)
     )
     scale = CONSTANTS.get("scale_im2col_taps" if by_taps else "scale_im2col_positions", 1.0)
@@ -117,22 +128,25 @@ def detail(spec: ConvSpec) -> str:
     return how + (f", in {steps} steps" if steps > 1 else "")
 
 
-def unfold_taps(xe, spec: ConvSpec):
-    """Patches ``(N, G, Ci, T_1..T_n, O_1..O_n)``, unfolded one spatial dim at a time.
+def unfold_taps(xe, spec: ConvSpec, slot: int = 3):
+    """Patches, unfolded one spatial dim at a time; the tap axes are inserted at ``slot``.
 
-    After ``k`` dims the array is ``(N, G, Ci, T_1..T_k, O_1..O_k, E_k+1..E_n)``; unfolding
-    dim ``k + 1`` takes one strided window per tap along it (``K_1 + ... + K_n`` windows in
-    all rather than ``K_1 ... K_n``).
+    ``xe`` has three leading axes before its spatial ones: ``(N, G, Ci)`` gives
+    ``(N, G, Ci, T_1..T_n, O_1..O_n)`` (``slot=3``); ``(G, Ci, N)`` with ``slot=2`` gives
+    ``(G, Ci, T_1..T_n, N, O_1..O_n)``. Unfolding dim ``k`` takes one strided window per
+    tap along it (``K_1 + ... + K_n`` windows in all rather than ``K_1 ... K_n``).
     """
     arr = xe
     for k, (kk, o, s, d) in enumerate(
         zip(spec.kernel_size, spec.out_size, spec.stride, spec.rhs_dilation)
     ):
+        axis = 3 + 2 * k  # k tap axes and k output axes precede this spatial dim
         cols = [
-            lax.slice_in_dim(arr, t * d, t * d + (o - 1) * s + 1, s, axis=3 + 2 * k)
+            lax.slice_in_dim(arr, t * d, t * d + (o - 1) * s + 1, s, axis=axis)
             for t in range(kk)
         ]
-        arr = jnp.stack(cols, axis=3 + k) if kk > 1 else jnp.expand_dims(cols[0], 3 + k)
+        at = slot + k
+        arr = jnp.stack(cols, axis=at) if kk > 1 else jnp.expand_dims(cols[0], at)
     return arr
 
 
@@ -150,11 +164,27 @@ def unfold_positions(xe, spec: ConvSpec):
     return arr
 
 
+WIDE_POSITIONS = 2048  # below this many output positions per image, images share one product
+
+
 def _by_taps_product(xe, w, spec: ConvSpec, precision):
-    """``xe`` holds ``spec.batch`` images: per image and group ``(Co, Ci T) @ (Ci T, P)``."""
+    """``xe`` holds ``spec.batch`` images; returns ``(N, G, Co, P)``.
+
+    Per image and group ``(Co, Ci T) @ (Ci T, P)``; when an image has few output positions
+    and the whole batch is unfolded at once, the images share one wider product,
+    ``(Co, Ci T) @ (Ci T, N P)``.
+    """
     g, co, ci = w.shape[:3]
     n = xe.shape[0]
     taps = math.prod(spec.kernel_size)
+    pos = math.prod(spec.out_size)
+    if pos < WIDE_POSITIONS and n > 1 and _chunk(spec) == spec.batch:
+        cols = unfold_taps(jnp.moveaxis(xe, 0, 2), spec, slot=2)  # (G, Ci, T.., N, O..)
+        cols = cols.reshape(g, ci * taps, n * pos)
+        y = lax.dot_general(
+            w.reshape(g, co, ci * taps), cols, (((2,), (1,)), ((0,), (0,))), precision=precision
+        )
+        return jnp.moveaxis(y.reshape(g, co, n, pos), 2, 0)
     cols = unfold_taps(xe, spec).reshape(n, g, ci * taps, -1)
     wm = jnp.broadcast_to(w.reshape(1, g, co, ci * taps), (n, g, co, ci * taps))
     return lax.dot_general(wm, cols, (((3,), (2,)), ((0, 1), (0, 1))), precision=precision)

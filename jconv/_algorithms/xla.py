@@ -6,6 +6,8 @@ depthwise kernels, for their gradients, and for float64.
 
 from __future__ import annotations
 
+import math
+
 from jax import lax
 
 from .._spec import ConvSpec
@@ -25,8 +27,13 @@ def cost(spec: ConvSpec) -> Cost:
     rate = c["xla_flops"] * saturation(
         spec.in_channels * spec.out_channels, c["xla_channel_half"]
     )
+    # a transposed convolution (input dilation, a kernel smaller than the output) skips
+    # the inserted zeros; XLA's kernel-gradient form of it does not
+    useful = spec.macs
+    if math.prod(spec.kernel_size) <= math.prod(spec.out_size):
+        useful /= math.prod(spec.lhs_dilation)
     seconds = (
-        2 * spec.macs * dtype_factor(spec, "xla") / rate
+        2 * useful * dtype_factor(spec, "xla") / rate
         + operand_bytes(spec) / c["stream_bytes"]
         + c["launch_seconds"]
     )
