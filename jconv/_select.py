@@ -72,7 +72,8 @@ def set_workspace_limit(limit: int | None) -> int | None:
     $$\\text{limit} = \\max(8 \\cdot \\text{bytes}(x, w, y),\\ 64\\,\\text{MiB}).$$
 
     The limit is read when a function is traced: it applies to calls traced after this
-    one (jconv's own compiled functions are cleared so that their next call re-plans).
+    one (jconv's own compiled functions and measured choices are cleared so that their
+    next call plans again).
     It is a process-wide setting, as ``torch.backends.cudnn.benchmark`` is.
 
     Args:
@@ -104,6 +105,7 @@ def set_workspace_limit(limit: int | None) -> int | None:
         raise ValueError(f"jconv.set_workspace_limit: limit must be >= 0 bytes, got {limit}")
     previous, _limit = _limit, None if limit is None else int(limit)
     _clear_compiled()
+    clear_measurements()  # measured choices were made within the old limit
     return previous
 
 
