@@ -22,8 +22,9 @@ on the machine inflates it as little as possible):
   process), every algorithm runs the three passes of a set of typical convolutions
   (`CALIBRATION_SET`, deliberately not the benchmark's shapes) and its estimates are
   scaled by the median ratio of measured to estimated time, which absorbs what its model
-  leaves out: per form for ``taps`` and ``im2col``, per kernel class (pointwise, small,
-  large) where there are enough samples for the others. The selector multiplies each
+  leaves out: per form for ``taps`` and ``im2col``; for the others per kernel class
+  (pointwise, small, large) where there are enough samples, times a factor per number of
+  spatial dims where that differs by more than 25%. The selector multiplies each
   estimate by its scale.
 
 The results are written to ``jconv/_algorithms/_calibration.py``, which the cost
@@ -268,6 +269,7 @@ def fit_scales(verbose=True) -> dict:
     for k in [k for k in calibration.CONSTANTS if k.startswith("scale_")]:
         del calibration.CONSTANTS[k]  # fit against the unscaled models
     ratios: dict[str, list[float]] = {}
+    samples = []  # (key, kernel class, ndim, ratio) of the algorithms without forms
     for label, s in calibration_specs():
         variants = _variants(s)
         best = min(v[1] for v in variants)
@@ -279,10 +281,22 @@ def fit_scales(verbose=True) -> dict:
             ratios[key].append(t / est)
             if name not in ("taps", "im2col"):
                 ratios.setdefault(f"{key}|{kernel_class(s)}", []).append(t / est)
+                samples.append((key, kernel_class(s), s.ndim, t / est))
             if verbose:
                 print(f"  {label:28s} {key:24s} est {est * 1e3:8.2f} ms  "
                       f"measured {t * 1e3:8.2f} ms", flush=True)
     out = _summarise(ratios)
+    # what the kernel class leaves unexplained, per number of spatial dims (XLA's own
+    # convolution, for one, is much better at 1-D than at 3-D)
+    for key in {k for k, *_ in samples}:
+        by_dims: dict[int, list[float]] = {}
+        for k, cls, nd, r in samples:
+            if k == key:
+                by_dims.setdefault(nd, []).append(r / out.get(f"{key}_{cls}", out[key]))
+        for nd, rs in by_dims.items():
+            factor = float(np.exp(np.median(np.log(rs))))
+            if len(rs) >= 3 and abs(np.log(factor)) > np.log(1.25):
+                out[f"{key}_{nd}d"] = factor
     # polyphase's estimate is the sum of its phases' scaled estimates: fit its own scale
     # (the interleaving and what the phases lose by being small) with those in place
     calibration.CONSTANTS.update(out)

@@ -183,15 +183,16 @@ def kernel_class(spec: ConvSpec) -> str:
 def estimate(name: str, spec: ConvSpec) -> Cost:
     """``REGISTRY[name].cost(spec)`` times the algorithm's calibrated scale.
 
-    ``benchmarks/calibrate.py`` fits scales per algorithm and kernel class (the median
-    ratio of measured to modelled time over a set of typical convolutions), which absorb
-    what a model leaves out, so that estimates of different algorithms compare fairly.
-    ``taps`` and ``im2col`` scale their forms themselves.
+    ``benchmarks/calibrate.py`` fits scales per algorithm and kernel class, and factors
+    per number of spatial dims (median ratios of measured to modelled time over a set of
+    typical convolutions), which absorb what a model leaves out, so that estimates of
+    different algorithms compare fairly. ``taps`` and ``im2col`` scale their forms
+    themselves.
     """
     c = REGISTRY[name].cost(spec)
     scale = CONSTANTS.get(
         f"scale_{name}_{kernel_class(spec)}", CONSTANTS.get(f"scale_{name}", 1.0)
-    )
+    ) * CONSTANTS.get(f"scale_{name}_{spec.ndim}d", 1.0)
     return Cost(c.seconds * scale, c.workspace)
 
 
