@@ -211,6 +211,23 @@ def test_refuses_large_kernels():
     np.testing.assert_allclose(np.asarray(y), 7.0)
 
 
+def test_refuses_when_nothing_is_saved():
+    """A one-tap kernel (or the one-sample output of its kernel gradient) has nothing to
+    save: F(m, 1) and F(1, r) take as many products as the direct sum."""
+    x, w = jnp.ones((2, 4, 8, 8)), jnp.ones((3, 4, 1, 1))
+    with pytest.raises(
+        ValueError,
+        match=r"algorithm='winograd' cannot compute the forward pass: minimal filtering "
+        r"saves no multiplications here \(kernel \(1, 1\), output \(8, 8\)\)",
+    ):
+        jconv.conv(x, w, algorithm=ALG)
+    with pytest.raises(ValueError, match=r"cannot compute the kernel grad pass: minimal filtering"):
+        jconv.conv_kernel_grad(x, jnp.ones((2, 3, 8, 8)), w.shape, algorithm=ALG)
+    # a 3x1 kernel still saves along its long dim
+    y = jconv.conv(x, jnp.ones((3, 4, 3, 1)), algorithm=ALG)
+    np.testing.assert_allclose(np.asarray(y), 12.0, rtol=1e-6)
+
+
 def test_refuses_integers():
     x, w = jnp.ones((1, 2, 9), jnp.int32), jnp.ones((2, 2, 3), jnp.int32)
     with pytest.raises(

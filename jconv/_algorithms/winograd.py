@@ -136,6 +136,12 @@ def supports(spec: ConvSpec) -> str | None:
                 f"longer than a tile (alpha <= {_max_alpha(spec)} for {spec.dtype}) covers; "
                 f"Winograd serves small kernels (and the small outputs of kernel gradients)"
             )
+    products = math.prod(d.alpha * d.T * d.C for d in _plan(spec))
+    if products >= math.prod(o * k for o, k in zip(spec.out_size, spec.kernel_size)):
+        return (
+            f"minimal filtering saves no multiplications here (kernel {spec.kernel_size}, "
+            f"output {spec.out_size}): a one-tap kernel or a one-sample output"
+        )
     return None
 
 
