@@ -4,7 +4,9 @@
 
 For every benchmark case, the three canonical specs (forward, input gradient, kernel
 gradient) are run with every supported algorithm (compiled once, then the median of a
-few calls) and printed next to `Algorithm.cost`'s estimate and the automatic choice.
+few calls) and printed next to the estimate the automatic choice compares (the cost
+model times its calibrated scales, `jconv._select.estimate`), the unscaled model, and
+the automatic choice.
 This is how the cost model is checked against the machine.
 """
 
@@ -28,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 from cases import BY_NAME, CASES, Case  # noqa: E402
 
 from jconv._algorithms import REGISTRY  # noqa: E402
-from jconv._select import choose  # noqa: E402
+from jconv._select import choose, estimate  # noqa: E402
 from jconv._spec import conv_layer, conv_transpose_layer, signal_plan  # noqa: E402
 
 
@@ -89,13 +91,15 @@ def main(argv=None):
                 alg = REGISTRY[name]
                 if alg.supports(s) is not None:
                     continue
-                est = alg.cost(s)
-                if est.seconds > args.max_estimate:
-                    print(f"    {name:10s} est {est.seconds * 1e3:9.2f} ms  (skipped)")
+                est = estimate(name, s).seconds
+                model = alg.cost(s).seconds
+                if est > args.max_estimate:
+                    print(f"    {name:10s} est {est * 1e3:9.2f} ms  (skipped)")
                     continue
                 t, c = time_run(name, s)
-                print(f"    {name:10s} est {est.seconds * 1e3:9.2f} ms  measured {t * 1e3:9.2f} ms"
-                      f"  (compile {c:.1f} s)", flush=True)
+                print(f"    {name:10s} est {est * 1e3:9.2f} ms  measured {t * 1e3:9.2f} ms"
+                      f"  (model before scaling {model * 1e3:.2f} ms, compile {c:.1f} s)",
+                      flush=True)
 
 
 if __name__ == "__main__":

@@ -23,14 +23,17 @@ def supports(spec: ConvSpec) -> str | None:
 def cost(spec: ConvSpec) -> Cost:
     # XLA's CPU convolution runs near matrix speed with many channels per group and far
     # below it with few (depthwise, small groups), and in slow loops for float64/integers.
+    # A kernel-gradient-shaped spec (more kernel taps than output positions) contracts
+    # its in_channels with the kernel taps, leaving batch x out_channels outputs per
+    # position: that product sets the efficiency there.
     c = CONSTANTS
-    rate = c["xla_flops"] * saturation(
-        spec.in_channels * spec.out_channels, c["xla_channel_half"]
-    )
+    forward_shaped = math.prod(spec.kernel_size) <= math.prod(spec.out_size)
+    channels = spec.in_channels if forward_shaped else spec.batch
+    rate = c["xla_flops"] * saturation(channels * spec.out_channels, c["xla_channel_half"])
     # a transposed convolution (input dilation, a kernel smaller than the output) skips
     # the inserted zeros; XLA's kernel-gradient form of it does not
     useful = spec.macs
-    if math.prod(spec.kernel_size) <= math.prod(spec.out_size):
+    if forward_shaped:
         useful /= math.prod(spec.lhs_dilation)
     seconds = (
         2 * useful * dtype_factor(spec, "xla") / rate
