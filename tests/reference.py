@@ -3,12 +3,14 @@
 `conv_ref` is the deep-learning convolution (a cross-correlation) as a direct sum, with
 groups, stride, dilation, (low, high) padding (negative crops) and both layouts;
 `conv_transpose_ref` scatters each input sample into the output (the transposed
-definition, not a rewrite as a convolution).
+definition, not a rewrite as a convolution); `vjp_ref` reads both VJPs of `conv_ref` off
+by linearity; `close` is the comparison every test file uses.
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 
 import numpy as np
 
@@ -104,3 +106,29 @@ def convolve_ref(a, b):
         sl = tuple(slice(j[i], j[i] + a.shape[i]) for i in range(a.ndim))
         y[sl] += b[j] * a
     return y
+
+
+def close(a, b, rtol=1e-10):
+    """``a`` equals ``b`` in shape and to ``rtol`` times b's largest magnitude (at least 1)."""
+    a, b = np.asarray(a), np.asarray(b)
+    assert a.shape == b.shape, (a.shape, b.shape)
+    scale = max(np.abs(b).max(initial=0.0), 1.0)
+    np.testing.assert_allclose(a, b, rtol=0, atol=rtol * scale)
+
+
+def vjp_ref(x, w, dy, **kw):
+    """(dx, dw) of `conv_ref` at (x, w) for cotangent dy, read off by linearity.
+
+    ``dx[n, i] = <dy[n], conv_ref(e_i, w)>`` (all one-hot ``e_i`` in one batched call) and
+    ``dw[j] = <dy, conv_ref(x, e_j)>``.
+    """
+    xs = x.shape
+    per = math.prod(xs[1:])
+    rows = conv_ref(np.eye(per).reshape(per, *xs[1:]), w, None, **kw).reshape(per, -1)
+    dx = (dy.reshape(xs[0], -1) @ rows.T).reshape(xs)
+    dw = np.zeros(w.shape)
+    for j in np.ndindex(*w.shape):
+        e = np.zeros(w.shape)
+        e[j] = 1.0
+        dw[j] = np.sum(dy * conv_ref(x, e, None, **kw))
+    return dx, dw

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from reference import conv_ref, conv_transpose_ref
+from reference import close, conv_ref, conv_transpose_ref
 
 import jconv
 from jconv._algorithms import REGISTRY, polyphase, taps
@@ -26,13 +26,6 @@ from jconv._spec import ConvSpec
 
 OURS = ("taps", "im2col", "polyphase")
 rng = np.random.default_rng(7)
-
-
-def close(a, b, rtol=1e-10):
-    a, b = np.asarray(a), np.asarray(b)
-    assert a.shape == b.shape, (a.shape, b.shape)
-    scale = max(np.abs(b).max(initial=0.0), 1.0)
-    np.testing.assert_allclose(a, b, rtol=0, atol=rtol * scale)
 
 
 def spec_ref(x, w, spec: ConvSpec):

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
-from reference import conv_ref, conv_transpose_ref, convolve_ref
+from reference import close, conv_ref, conv_transpose_ref, convolve_ref
 
 import jconv
 from jconv._select import REGISTRY
@@ -20,13 +20,6 @@ from jconv._spec import conv_layer
 
 ALGORITHMS = jconv.algorithms()
 rng = np.random.default_rng(0)
-
-
-def close(a, b, rtol=1e-10):
-    a, b = np.asarray(a), np.asarray(b)
-    assert a.shape == b.shape, (a.shape, b.shape)
-    scale = max(np.abs(b).max(initial=0.0), 1.0)
-    np.testing.assert_allclose(a, b, rtol=0, atol=rtol * scale)
 
 
 REFUSED = object()

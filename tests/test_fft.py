@@ -14,41 +14,16 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 import scipy.signal
+from forced_passes import check_forward, check_jax_grad, check_vjps, reference_case
 from hypothesis import given
 from hypothesis import strategies as st
-from reference import conv_ref, conv_transpose_ref, convolve_ref
+from reference import close, conv_ref, conv_transpose_ref, convolve_ref, vjp_ref
 
 import jconv
 from jconv._algorithms import fft
 from jconv._spec import ConvSpec
 
 ALG = "fft"
-
-
-def close(a, b, rtol=1e-10):
-    a, b = np.asarray(a), np.asarray(b)
-    assert a.shape == b.shape, (a.shape, b.shape)
-    scale = max(np.abs(b).max(initial=0.0), 1.0)
-    np.testing.assert_allclose(a, b, rtol=0, atol=rtol * scale)
-
-
-def vjp_ref(x, w, dy, **kw):
-    """(dx, dw) of ``conv_ref`` at (x, w) for cotangent dy, read off by linearity.
-
-    ``dx[n, i] = <dy[n], conv_ref(e_i, w)>`` (all one-hot ``e_i`` in one batched call) and
-    ``dw[j] = <dy, conv_ref(x, e_j)>``.
-    """
-    xs = x.shape
-    per = math.prod(xs[1:])
-    eye = np.eye(per).reshape(per, *xs[1:])
-    rows = conv_ref(eye, w, None, **kw).reshape(per, -1)            # M^T, one row per input
-    dx = (dy.reshape(xs[0], -1) @ rows.T).reshape(xs)
-    dw = np.zeros(w.shape)
-    for j in np.ndindex(*w.shape):
-        e = np.zeros(w.shape)
-        e[j] = 1.0
-        dw[j] = np.sum(dy * conv_ref(x, e, None, **kw))
-    return dx, dw
 
 
 # (x shape, w shape, conv keyword arguments for jconv and reference.conv_ref)
@@ -79,31 +54,19 @@ def _jconv_kw(kw):
 @pytest.fixture(scope="module", params=range(len(CASES)))
 def case(request):
     xs, ws, kw = CASES[request.param]
-    r = np.random.default_rng(request.param)
-    x, w, b = r.standard_normal(xs), r.standard_normal(ws), r.standard_normal(ws[0])
-    y = conv_ref(x, w, b, **kw)
-    dy = r.standard_normal(y.shape)
-    dx, dw = vjp_ref(x, w, dy, **kw)
-    return x, w, b, y, dy, dx, dw, _jconv_kw(kw)
+    return reference_case(request.param, xs, ws, kw, _jconv_kw(kw))
 
 
 def test_forward(case):
-    x, w, b, y, _, _, _, kw = case
-    close(jconv.conv(x, w, b, algorithm=ALG, **kw), y)
+    check_forward(ALG, case)
 
 
 def test_input_and_kernel_grad(case):
-    x, w, _, _, dy, dx, dw, kw = case
-    close(jconv.conv_input_grad(dy, w, x.shape, algorithm=ALG, **kw), dx)
-    close(jconv.conv_kernel_grad(x, dy, w.shape, algorithm=ALG, **kw), dw)
+    check_vjps(ALG, case)
 
 
 def test_jax_grad(case):
-    x, w, b, _, dy, dx, dw, kw = case
-    loss = lambda x, w: jnp.sum(jconv.conv(x, w, b, algorithm=ALG, **kw) * dy)  # noqa: E731
-    gx, gw = jax.jit(jax.grad(loss, (0, 1)))(x, w)
-    close(gx, dx)
-    close(gw, dw)
+    check_jax_grad(ALG, case)
 
 
 def test_channels_last():

@@ -6,7 +6,6 @@ float32 accuracy of the chosen tiles, the refusals, and the generated table.
 """
 
 import dataclasses
-import math
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +15,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 import scipy.signal
-from reference import conv_ref, conv_transpose_ref
+from forced_passes import check_forward, check_jax_grad, check_vjps, reference_case
+from reference import close, conv_ref, conv_transpose_ref
 
 import jconv
 from jconv._algorithms import winograd
@@ -24,27 +24,6 @@ from jconv._spec import ConvSpec
 
 ALG = "winograd"
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def close(a, b, rtol=1e-10):
-    a, b = np.asarray(a), np.asarray(b)
-    assert a.shape == b.shape, (a.shape, b.shape)
-    scale = max(np.abs(b).max(initial=0.0), 1.0)
-    np.testing.assert_allclose(a, b, rtol=0, atol=rtol * scale)
-
-
-def vjp_ref(x, w, dy, **kw):
-    """(dx, dw) of ``conv_ref`` for cotangent dy, read off by linearity (one-hot inputs)."""
-    xs = x.shape
-    per = math.prod(xs[1:])
-    rows = conv_ref(np.eye(per).reshape(per, *xs[1:]), w, None, **kw).reshape(per, -1)
-    dx = (dy.reshape(xs[0], -1) @ rows.T).reshape(xs)
-    dw = np.zeros(w.shape)
-    for j in np.ndindex(*w.shape):
-        e = np.zeros(w.shape)
-        e[j] = 1.0
-        dw[j] = np.sum(dy * conv_ref(x, e, None, **kw))
-    return dx, dw
 
 
 CASES = [
@@ -61,31 +40,19 @@ CASES = [
 @pytest.fixture(scope="module", params=range(len(CASES)))
 def case(request):
     xs, ws, kw = CASES[request.param]
-    r = np.random.default_rng(request.param)
-    x, w, b = r.standard_normal(xs), r.standard_normal(ws), r.standard_normal(ws[0])
-    y = conv_ref(x, w, b, **kw)
-    dy = r.standard_normal(y.shape)
-    dx, dw = vjp_ref(x, w, dy, **kw)
-    return x, w, b, y, dy, dx, dw, dict(padding=kw["pads"], groups=kw["groups"])
+    return reference_case(request.param, xs, ws, kw, dict(padding=kw["pads"], groups=kw["groups"]))
 
 
 def test_forward(case):
-    x, w, b, y, _, _, _, kw = case
-    close(jconv.conv(x, w, b, algorithm=ALG, **kw), y)
+    check_forward(ALG, case)
 
 
 def test_input_and_kernel_grad(case):
-    x, w, _, _, dy, dx, dw, kw = case
-    close(jconv.conv_input_grad(dy, w, x.shape, algorithm=ALG, **kw), dx)
-    close(jconv.conv_kernel_grad(x, dy, w.shape, algorithm=ALG, **kw), dw)
+    check_vjps(ALG, case)
 
 
 def test_jax_grad(case):
-    x, w, b, _, dy, dx, dw, kw = case
-    loss = lambda x, w: jnp.sum(jconv.conv(x, w, b, algorithm=ALG, **kw) * dy)  # noqa: E731
-    gx, gw = jax.jit(jax.grad(loss, (0, 1)))(x, w)
-    close(gx, dx)
-    close(gw, dw)
+    check_jax_grad(ALG, case)
 
 
 def test_kernel_grad_uses_kernel_chunks():
