@@ -41,6 +41,7 @@ sys.path.insert(0, str(ROOT))
 from cases import BY_NAME, CASES, Case  # noqa: E402
 
 import jconv  # noqa: E402
+from jconv._algorithms._calibration import CONSTANTS  # noqa: E402
 
 try:
     import torch
@@ -55,6 +56,24 @@ except ImportError:  # pragma: no cover - optional peer
     sps = None
 
 PASSES = ("forward", "forward+backward")
+
+
+def machine_limit(case: Case, pass_name: str, elements: int) -> float:
+    """The seconds this machine needs at least for a pass of the direct sum.
+
+    The larger of the compute time (the useful flops at the calibrated float32 matrix-
+    product rate, float64 slower by its calibrated factor) and the memory time (x, w and
+    y read or written once at the calibrated streaming rate; ``elements`` counts them).
+    Forward+backward has three times the flops and also reads the cotangent and writes
+    dx and dw: twice the elements. Algorithms that do fewer products than the direct sum
+    (FFT, Winograd) can beat this limit.
+    """
+    c = CONSTANTS
+    rate = c["matmul_flops"] / (c["matmul_f64_factor"] if case.dtype == "float64" else 1.0)
+    both = pass_name == "forward+backward"
+    flops = case.flops * (3 if both else 1)
+    memory = np.dtype(case.dtype).itemsize * elements * (2 if both else 1) / c["stream_bytes"]
+    return max(flops / rate, memory)
 
 
 # -- the peers ---------------------------------------------------------------------------
@@ -225,6 +244,9 @@ def bench_case(case: Case, args) -> dict:
     x, w, ct = _operands(case, rng)
     xj, wj, ctj = jnp.asarray(x), jnp.asarray(w), jnp.asarray(ct)
     result = {"title": case.title, "flops": case.flops, "plan": plan_of(case), "passes": {}}
+    result["machine_limit"] = {
+        p: machine_limit(case, p, x.size + w.size + ct.size) for p in PASSES
+    }
     # jconv first: its first call is trace + compile + run, before anything else ran
     jf, jb = _jax_runners(jconv_fn(case), xj, wj, ctj)
     result["first_call"] = {"forward": _first_call(jf), "forward+backward": _first_call(jb)}
@@ -261,13 +283,16 @@ def markdown(results: dict, meta: dict) -> str:
     extra = [f"jconv[{a}]" for a in meta["algorithms"]]
     head = ["case", "pass", "jconv ms", "first call s", *[f"{e} ms" for e in extra],
             "jax.lax ms", "PyTorch ms", "SciPy ms", "jconv GFLOP/s", "best peer",
-            "jconv / best", "algorithms (fwd / dx / dw)"]
+            "jconv / best", "jconv / limit", "algorithms (fwd / dx / dw)"]
     lines = [
         "# jconv benchmark",
         "",
         f"{meta['machine']}; jax {meta['jax']}, torch {meta['torch']}; median of "
         f"{meta['min_runs']}-{meta['max_runs']} interleaved calls per entry. "
-        "Ratio < 1: jconv is faster than the best peer.",
+        "Ratio < 1: jconv is faster than the best peer. *limit*: the machine's least time "
+        "for the direct sum, the larger of its flops at the matrix-product rate and its "
+        "operands at the streaming rate (`machine_limit` in run.py; FFT and Winograd do "
+        "fewer products and can go below it).",
         "",
         "| " + " | ".join(head) + " |",
         "|" + "---|" * len(head),
@@ -284,7 +309,9 @@ def markdown(results: dict, meta: dict) -> str:
                 *[_ms(timings[e]["median"]) if e in timings else "-" for e in extra],
                 *[_ms(timings[p]["median"]) if p in timings else "-"
                   for p in ("jax.lax", "torch", "scipy")],
-                f"{flops / j / 1e9:.1f}", best, f"{j / tb:.2f}", algos,
+                f"{flops / j / 1e9:.1f}", best, f"{j / tb:.2f}",
+                f"{j / r['machine_limit'][pass_name]:.2f}" if "machine_limit" in r else "-",
+                algos,
             ]
             lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines) + "\n"
