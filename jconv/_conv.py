@@ -192,6 +192,10 @@ def conv(
             the algorithms within `jconv.set_workspace_limit`), ``"measure"`` (per pass,
             time the candidates once on random data of these shapes and cache the
             fastest, like cuDNN's benchmark mode), or a name from `jconv.algorithms`.
+            The same policy or name also applies to both gradient passes (input and
+            kernel gradient) of reverse-mode differentiation; a forced algorithm that
+            cannot run a gradient pass raises when that pass is traced (e.g. under
+            ``jax.grad``).
         precision: passed to the contractions (``jax.lax.Precision``).
 
     Returns:
@@ -259,6 +263,10 @@ def conv_transpose(
             the algorithms within `jconv.set_workspace_limit`), ``"measure"`` (per pass,
             time the candidates once on random data of these shapes and cache the
             fastest, like cuDNN's benchmark mode), or a name from `jconv.algorithms`.
+            The same policy or name also applies to both gradient passes (input and
+            kernel gradient) of reverse-mode differentiation; a forced algorithm that
+            cannot run a gradient pass raises when that pass is traced (e.g. under
+            ``jax.grad``).
         precision: passed to the contractions.
 
     Returns:
