@@ -65,9 +65,11 @@ def set_workspace_limit(limit: int | None) -> int | None:
     """Bound the scratch memory an automatically chosen algorithm may allocate.
 
     ``algorithm="auto"`` and ``"measure"`` only consider algorithms whose estimated
-    workspace (patch matrices, padded transforms, phase buffers; shown by `jconv.explain`)
-    is at most the limit; a forced algorithm is not bounded. ``None`` restores the
-    default, per convolution pass,
+    workspace (patch matrices, padded transforms, phase buffers and re-laid operands;
+    shown by `jconv.explain`) is at most the limit; when none fits, the one with the
+    least workspace runs. A forced algorithm is not bounded. The estimates are tested to
+    stay within 1.5x (plus 1 MiB) of the scratch memory XLA allocates for the compiled
+    algorithm. ``None`` restores the default, per convolution pass,
 
     $$\\text{limit} = \\max(8 \\cdot \\text{bytes}(x, w, y),\\ 64\\,\\text{MiB}).$$
 
@@ -88,7 +90,7 @@ def set_workspace_limit(limit: int | None) -> int | None:
 
     Example:
         >>> import jconv
-        >>> old = jconv.set_workspace_limit(0)      # only algorithms with no workspace
+        >>> old = jconv.set_workspace_limit(0)      # the least workspace: XLA's own
         >>> jconv.explain((1, 8, 32, 32), (8, 8, 3, 3))["forward"].chosen
         'xla'
         >>> _ = jconv.set_workspace_limit(old)

@@ -35,6 +35,17 @@ def operand_bytes(spec: ConvSpec) -> int:
     return itemsize(spec) * sum(math.prod(s) for s in (spec.x_shape, spec.w_shape, spec.y_shape))
 
 
+def relayout_bytes(spec: ConvSpec) -> int:
+    """Room for one re-laid-out copy of each of the two largest operands of x, w and y.
+
+    Every algorithm moves its operands into the layout its products want (XLA's own
+    convolution too), and those copies are scratch memory next to the algorithm's own
+    buffers; a workspace estimate counts them.
+    """
+    sizes = sorted(math.prod(s) for s in (spec.x_shape, spec.w_shape, spec.y_shape))
+    return compute_itemsize(spec) * (sizes[1] + sizes[2])
+
+
 def is_integer(spec: ConvSpec) -> bool:
     return np.dtype(spec.dtype).kind in "iub"
 

@@ -66,7 +66,7 @@ from jax import lax
 from .._spec import ConvSpec
 from . import Algorithm, Cost
 from ._calibration import CONSTANTS
-from ._common import LAUNCH_SECONDS, STREAM_BYTES, itemsize
+from ._common import LAUNCH_SECONDS, STREAM_BYTES, compute_itemsize, relayout_bytes
 
 # -- cost-model constants (2-core CPU; see `_plain_cost`); benchmarks/calibrate.py may
 # measure them into _calibration.CONSTANTS under the keys named here ------------------
@@ -284,7 +284,7 @@ def _plain_cost(spec: ConvSpec, phases, blocks) -> tuple[float, int]:
     ci = spec.in_channels * math.prod(p.R for p in phases)
     co = spec.out_channels * math.prod(p.P for p in phases)
     cplx = _is_complex(spec)
-    real_bytes = itemsize(spec)
+    real_bytes = compute_itemsize(spec)
     c_bytes = real_bytes * (1 if cplx else 2)
     tdims = [b.B for b in blocks if b.B]
     F = math.prod(tdims) if tdims else 1
@@ -322,7 +322,7 @@ def _per_batch_bytes(spec: ConvSpec, phases, blocks) -> float:
     ci = spec.in_channels * math.prod(p.R for p in phases)
     co = spec.out_channels * math.prod(p.P for p in phases)
     cplx = _is_complex(spec)
-    rb = itemsize(spec)
+    rb = compute_itemsize(spec)
     tdims = [b.B for b in blocks if b.B]
     F = math.prod(tdims) if tdims else 1
     bins = F if (cplx or not tdims) else F // tdims[-1] * (tdims[-1] // 2 + 1)
@@ -376,10 +376,12 @@ def _plan(spec: ConvSpec) -> tuple[tuple[_Phases, ...], tuple[_Block, ...], Cost
         blocks[i] = best[1]
     seconds, work = _plain_cost(spec, phases, blocks)
     # the rewrite itself: gather of the kernel, phase split of x, interleave of y
-    rewrite = 2 * itemsize(spec) * (
+    rewrite = 2 * compute_itemsize(spec) * (
         math.prod(spec.x_shape) + math.prod(spec.y_shape)
     ) / STREAM_BYTES
-    return phases, tuple(blocks), Cost(seconds + rewrite + LAUNCH_SECONDS, work)
+    # the workspace: the frames and spectra of one chunk, and the rewritten operands
+    workspace = work + relayout_bytes(spec)
+    return phases, tuple(blocks), Cost(seconds + rewrite + LAUNCH_SECONDS, workspace)
 
 
 # ---------------------------------------------------------------------------------------

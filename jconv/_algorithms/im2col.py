@@ -8,7 +8,8 @@ This is the matrix form of the convolution made concrete: per group, a
 channel counts are large. The patches are built from whichever is shorter, the kernel
 taps (one strided window of the whole output per tap) or the output positions (one window
 of the whole kernel per position, the shape of the kernel-gradient pass, whose "kernel"
-is the output cotangent). Their bytes are the workspace. Exact for integers.
+is the output cotangent). The workspace is twice their bytes (the stacked windows and
+the reshaped matrix) and the relaid operands. Exact for integers.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from ._common import (
     dtype_factor,
     effective_kernel,
     fault_seconds,
+    relayout_bytes,
     saturation,
 )
 
@@ -116,7 +118,8 @@ def cost(spec: ConvSpec) -> Cost:
         + fault_seconds(patches + x_bytes + y_bytes)
     )
     scale = CONSTANTS.get("scale_im2col_taps" if by_taps else "scale_im2col_positions", 1.0)
-    return Cost(seconds * scale, patches)
+    # the stacked windows and their reshaped copy, next to the relaid operands
+    return Cost(seconds * scale, 2 * patches + relayout_bytes(spec))
 
 
 def detail(spec: ConvSpec) -> str:

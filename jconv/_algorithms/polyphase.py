@@ -33,7 +33,7 @@ import numpy as np
 from .._spec import ConvSpec
 from . import Algorithm, Cost
 from ._calibration import CONSTANTS
-from ._common import compute_itemsize, effective_kernel
+from ._common import compute_itemsize, effective_kernel, relayout_bytes
 
 
 @dataclasses.dataclass(frozen=True)
@@ -142,7 +142,9 @@ def cost(spec: ConvSpec) -> Cost:
             work = max(work, inner.workspace)
     y_bytes = compute_itemsize(spec) * math.prod(spec.y_shape)
     seconds += c["launch_seconds"] * 2 + 2 * y_bytes / c["stream_bytes"]
-    return Cost(seconds, work + y_bytes)
+    # the phase outputs, stacked and interleaved, and the sub-kernels, next to the largest
+    # phase's workspace
+    return Cost(seconds, work + 2 * y_bytes + relayout_bytes(spec))
 
 
 def run(x, w, spec: ConvSpec, precision=None):

@@ -18,8 +18,9 @@ Four forms of the same sum, picked per spec by `cost`:
   is widened to the input's row length so that every window is one contiguous slice.
 * ``positions``: the same with many channels, one contraction per output position.
 
-Exact for integers (only multiplies and adds in the operand dtype); the workspace is at
-most one window.
+Exact for integers (only multiplies and adds in the operand dtype). The workspace is the
+padded input, the (wide) output of the fused form, and for the ``dot`` and ``positions``
+forms every window: XLA keeps the windows of an unrolled sum as separate buffers.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from ._common import (
     flat_wide,
     position_window,
     positions,
+    relayout_bytes,
     saturation,
     tap_window,
     taps,
@@ -79,6 +81,7 @@ def _mode_costs(spec: ConvSpec) -> dict[str, Cost]:
     y_bytes = item * rows * spec.out_channels * n_pos
     w_bytes = item * spec.groups * spec.out_channels * spec.in_channels * n_taps
     padded = item * rows * spec.in_channels * math.prod(spec.padded_size)
+    relayout = relayout_bytes(spec)
     flops = 2 * spec.macs
     launch, stream = c["launch_seconds"], c["stream_bytes"]
     out = {}
@@ -89,7 +92,7 @@ def _mode_costs(spec: ConvSpec) -> dict[str, Cost]:
             launch * (2 + loops)
             + flops * wide * dtype_factor(spec, "fma") / c["fma_flops"]
             + (2 * padded + loops * y_bytes * wide) / stream,
-            padded,
+            padded + int(y_bytes * wide) + relayout,
         )
     if n_taps <= MAX_TAPS:
         rate = c["matmul_flops"] * saturation(spec.in_channels, c["matmul_half"]) * saturation(
@@ -100,7 +103,7 @@ def _mode_costs(spec: ConvSpec) -> dict[str, Cost]:
             n_taps * launch * 3
             + flops * dtype_factor(spec, "matmul") / rate
             + (padded + n_taps * (window * 2 + y_bytes * 2)) / stream,
-            padded + window,
+            padded + n_taps * window + relayout,
         )
     if n_pos <= MAX_POSITIONS and n_pos * spec.in_channels <= MAX_TERMS:
         if _flat_kernel(spec):
@@ -113,7 +116,7 @@ def _mode_costs(spec: ConvSpec) -> dict[str, Cost]:
             + flops * wide * dtype_factor(spec, "fma") / c["fma_flops"]
             + (2 * padded + w_bytes + 2 * partial) / stream
             + fault_seconds(partial + padded),
-            partial + padded,
+            partial + padded + relayout,
         )
     if n_pos <= MAX_POSITIONS:
         depth = spec.in_channels * n_taps
@@ -125,7 +128,7 @@ def _mode_costs(spec: ConvSpec) -> dict[str, Cost]:
             n_pos * launch * 3
             + flops * dtype_factor(spec, "matmul") / rate
             + (padded + n_pos * (window * 2 + w_bytes)) / stream,
-            padded + window,
+            padded + n_pos * window + relayout,
         )
     return out
 

@@ -44,9 +44,16 @@ from jax import lax
 from .._spec import ConvSpec
 from . import Algorithm, Cost
 from ._calibration import CONSTANTS
-from ._common import LAUNCH_SECONDS, MATMUL_FLOPS, STREAM_BYTES, effective_kernel, itemsize
+from ._common import (
+    LAUNCH_SECONDS,
+    MATMUL_FLOPS,
+    STREAM_BYTES,
+    compute_itemsize,
+    effective_kernel,
+    relayout_bytes,
+)
 from ._winograd_tables import TABLES
-from .fft import map_chunks, sum_chunks
+from .fft import PARALLEL_CHUNKS, map_chunks, sum_chunks
 
 MAX_ALPHA_32 = 6
 """Largest tile for float32 (and float16/bfloat16, computed in float32) and complex64."""
@@ -167,14 +174,16 @@ def cost(spec: ConvSpec) -> Cost:
       fits in `CHUNK_BYTES` (see `_chunking`);
     * ``10 LAUNCH_SECONDS`` per chunk.
 
-    The workspace is the bytes of ``V``, ``U`` and ``M`` of one chunk.
+    The workspace is twice the bytes of ``V``, ``U`` and ``M`` of one chunk (each stage
+    is materialised and the next stage is written beside it), for every
+    chunk that runs side by side, plus the relaid operands.
     """
     dims = _plan(spec)
     n, g, ci, co = spec.batch, spec.groups, spec.in_channels, spec.out_channels
     A = math.prod(d.alpha for d in dims)
     TT = math.prod(d.T for d in dims)
     CC = math.prod(d.C for d in dims)
-    b = itemsize(spec)
+    b = compute_itemsize(spec)
     wide = 2.0 if spec.dtype in ("float64", "complex128") else 1.0
     if spec.dtype.startswith("complex"):
         wide *= 4.0  # a complex multiply-add is four real ones
@@ -196,7 +205,9 @@ def cost(spec: ConvSpec) -> Cost:
     io_bytes = b * (math.prod(spec.x_shape) + math.prod(spec.y_shape))
     memory = (2 * tiles_bytes / speed + 2 * io_bytes) / STREAM_BYTES
     seconds = gemm + transform + memory + 10 * chunks * LAUNCH_SECONDS
-    return Cost(seconds, int(tiles_bytes / chunks))
+    # the chunks of one step run side by side, each with its tiles and their staged copies
+    ways = math.gcd(int(chunks), PARALLEL_CHUNKS) if chunks > 1 else 1
+    return Cost(seconds, int(2 * ways * tiles_bytes / chunks) + relayout_bytes(spec))
 
 
 # ---------------------------------------------------------------------------------------
@@ -353,7 +364,7 @@ def _chunking(spec: ConvSpec) -> tuple[str, int]:
     """
     dims = _plan(spec)
     n, g, ci, co = spec.batch, spec.groups, spec.in_channels, spec.out_channels
-    b = itemsize(spec)
+    b = compute_itemsize(spec)
     A = math.prod(d.alpha for d in dims)
     TT = math.prod(d.T for d in dims)
     CC = math.prod(d.C for d in dims)

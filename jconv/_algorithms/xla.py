@@ -13,7 +13,7 @@ from jax import lax
 from .._spec import ConvSpec
 from . import Algorithm, Cost
 from ._calibration import CONSTANTS
-from ._common import dtype_factor, effective_kernel, operand_bytes, saturation
+from ._common import dtype_factor, effective_kernel, operand_bytes, relayout_bytes, saturation
 
 
 def supports(spec: ConvSpec) -> str | None:
@@ -40,7 +40,7 @@ def cost(spec: ConvSpec) -> Cost:
         + operand_bytes(spec) / c["stream_bytes"]
         + c["launch_seconds"]
     )
-    return Cost(seconds, 0)
+    return Cost(seconds, relayout_bytes(spec))
 
 
 def run(x, w, spec: ConvSpec, precision=None):

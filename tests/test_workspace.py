@@ -1,0 +1,57 @@
+"""Workspace estimates against the scratch memory XLA really allocates.
+
+For every algorithm that supports a spec, each pass is compiled on its own and the
+compiled temporary allocation (``memory_analysis().temp_size_in_bytes``) is compared
+with the estimate that the workspace limit is checked against: the estimate may be
+pessimistic, but the allocation stays within `FACTOR` of it (plus `SLACK` for small
+fixed buffers).
+"""
+
+import functools
+
+import jax
+import pytest
+
+from jconv._algorithms import REGISTRY
+from jconv._select import estimate
+from jconv._spec import ConvSpec
+
+FACTOR = 1.5
+SLACK = 1 << 20
+
+# forward specs (N, G, Ci, Co, S, K, stride, padding, lhs_dilation, rhs_dilation)
+SPECS = {
+    "dense3x3": ConvSpec(4, 1, 32, 32, (40, 40), (3, 3), (1, 1), ((1, 1),) * 2, (1, 1), (1, 1)),
+    "depthwise": ConvSpec(4, 32, 1, 1, (48, 48), (3, 3), (1, 1), ((1, 1),) * 2, (1, 1), (1, 1)),
+    "large kernel": ConvSpec(2, 1, 8, 8, (48, 48), (11, 11), (1, 1), ((5, 5),) * 2, (1, 1),
+                             (1, 1)),
+    "strided": ConvSpec(4, 1, 16, 32, (40, 40), (3, 3), (2, 2), ((1, 1),) * 2, (1, 1), (1, 1)),
+    "transposed": ConvSpec(4, 1, 32, 16, (20, 20), (4, 4), (1, 1), ((2, 2),) * 2, (2, 2),
+                           (1, 1), True),
+    "1-d": ConvSpec(4, 1, 32, 32, (2048,), (9,), (1,), ((4, 4),), (1,), (1,)),
+    "3-d": ConvSpec(1, 1, 16, 16, (12, 16, 16), (3, 3, 3), (1, 1, 1), ((1, 1),) * 3,
+                    (1, 1, 1), (1, 1, 1)),
+}
+
+
+def _allocated(name, spec):
+    run = jax.jit(functools.partial(REGISTRY[name].run, spec=spec))
+    x = jax.ShapeDtypeStruct(spec.x_shape, spec.dtype)
+    w = jax.ShapeDtypeStruct(spec.w_shape, spec.dtype)
+    return run.lower(x, w).compile().memory_analysis().temp_size_in_bytes
+
+
+@pytest.mark.parametrize("case", sorted(SPECS))
+def test_estimates_bound_the_allocation(case):
+    forward = SPECS[case]
+    checked = []
+    for role, spec in (("forward", forward), ("input_grad", forward.input_grad()),
+                       ("kernel_grad", forward.kernel_grad())):
+        for name, alg in REGISTRY.items():
+            if alg.supports(spec) is not None:
+                continue
+            est = estimate(name, spec).workspace
+            got = _allocated(name, spec)
+            assert got <= FACTOR * est + SLACK, (case, role, name, got, est)
+            checked.append((role, name))
+    assert len({role for role, _ in checked}) == 3, checked  # every pass had candidates
