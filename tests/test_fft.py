@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from reference import close, conv_ref, conv_transpose_ref, convolve_ref, vjp_ref
 
 import jconv
+from jconv import _select
 from jconv._algorithms import fft
 from jconv._spec import ConvSpec
 
@@ -314,15 +315,32 @@ def test_integer_dtype_is_refused():
     assert jconv.conv(x, w).dtype == jnp.int32  # "auto" picks an exact algorithm
 
 
-def test_half_precision_runs_in_float32():
+def test_half_precision_accumulates_in_float32():
+    """float16/bfloat16 operands are multiplied and summed in float32, then rounded once.
+
+    4096 positive products of about 1 per output: summed in half precision the running
+    sum stalls once its spacing reaches the size of a term (at 2048 in float16, 256 in
+    bfloat16), about a hundred units in the last place (ulp) off; accumulated in float32
+    and rounded once at the end, every output is the exact sum correctly rounded, up to
+    the float32 error (a few thousandths of an ulp here): within 0.52 ulp of it.
+    """
     r = np.random.default_rng(9)
-    x, w = r.standard_normal((2, 3, 20)), r.standard_normal((4, 3, 6))
     for dt in (jnp.float16, jnp.bfloat16):
-        y = jconv.conv(jnp.asarray(x, dt), jnp.asarray(w, dt), algorithm=ALG)
+        x = np.asarray(jnp.asarray(r.uniform(0.5, 1.5, (2, 32, 140)), dt))
+        w = np.asarray(jnp.asarray(r.uniform(0.5, 1.5, (2, 32, 128)), dt))
+        exact = conv_ref(x.astype(np.float64), w.astype(np.float64))
+        naive = conv_ref(x, w)  # every product and running sum rounded to dt
+        assert naive.dtype == dt
+        assert np.median(_ulps(naive, exact)) > 20, np.median(_ulps(naive, exact))
+        y = jconv.conv(jnp.asarray(x), jnp.asarray(w), algorithm=ALG)
         assert y.dtype == dt
-        ref = conv_ref(np.asarray(jnp.asarray(x, dt), np.float64),
-                       np.asarray(jnp.asarray(w, dt), np.float64))
-        close(np.asarray(y, np.float64), ref, rtol=2e-2)
+        assert _ulps(y, exact).max() <= 0.52, _ulps(y, exact).max()
+
+
+def _ulps(a, exact):
+    """``|a - exact|`` in units of the last place of ``a`` (positive, normal, half precision)."""
+    ulp = 2.0 ** (np.floor(np.log2(np.asarray(a, np.float64))) - jnp.finfo(a.dtype).nmant)
+    return np.abs(np.asarray(a, np.float64) - exact) / ulp
 
 
 def _smooth(m):
@@ -353,18 +371,42 @@ def test_cost_is_positive_and_grows():
     assert 0 < c1.seconds < c2.seconds and 0 < c1.workspace < c2.workspace
 
 
-def test_batch_chunks(monkeypatch):
+@pytest.fixture
+def fresh_plans():
+    """Forget cached plans and jconv's compiled functions before and after the test, so
+    that it traces under its own settings and leaves nothing computed under them."""
+
+    def clear():
+        fft._plan.cache_clear()
+        _select._clear_compiled()
+
+    clear()
+    yield
+    clear()
+
+
+def test_batch_chunks(monkeypatch, fresh_plans):
     """Processing the batch in cache-sized chunks gives the same result, every pass."""
     monkeypatch.setattr(fft, "CHUNK_BYTES", 1)
-    fft._plan.cache_clear()
+    mapped = []  # the number of chunks of every chunked loop traced
+
+    def map_chunks(fn, xs, ways=None):
+        mapped.append(xs.shape[0])
+        return original(fn, xs, ways)
+
+    original = fft.map_chunks
+    monkeypatch.setattr(fft, "map_chunks", map_chunks)
     r = np.random.default_rng(10)
     x, w = r.standard_normal((6, 4, 11, 9)), r.standard_normal((6, 2, 4, 3))
     kw = dict(stride=(2, 1), pads=((2, 1), (1, 1)), dilation=1, groups=2)
-    spec = jconv.explain(x.shape, w.shape, algorithm=ALG, **_jconv_kw(kw))["forward"].spec
-    assert fft._chunk(spec) == 1
+    plan = jconv.explain(x.shape, w.shape, algorithm=ALG, dtype="float64", **_jconv_kw(kw))
+    passes = [plan[role].spec for role in ("forward", "input_grad", "kernel_grad")]
+    assert [fft._chunk(s) for s in passes] == [1, 1, 1]
     y = conv_ref(x, w, None, **kw)
     dy = r.standard_normal(y.shape)
     dx, dw = vjp_ref(x, w, dy, **kw)
     close(jconv.conv(x, w, algorithm=ALG, **_jconv_kw(kw)), y)
     close(jconv.conv_input_grad(dy, w, x.shape, algorithm=ALG, **_jconv_kw(kw)), dx)
     close(jconv.conv_kernel_grad(x, dy, w.shape, algorithm=ALG, **_jconv_kw(kw)), dw)
+    # each pass ran one chunk (one batch element of its spec) per step
+    assert mapped == [s.batch for s in passes] and min(mapped) > 1, mapped

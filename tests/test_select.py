@@ -98,22 +98,69 @@ def test_default_workspace_limit_scales_with_operands():
     assert workspace_limit(big) == _select.WORKSPACE_FACTOR * operands
 
 
-def test_zero_limit_picks_a_workspace_free_algorithm(default_limit):
+def test_zero_limit_picks_the_least_workspace(default_limit):
+    """With nothing within the limit, auto takes the algorithm with the least workspace."""
     assert jconv.set_workspace_limit(0) is None
     plan = jconv.explain((2, 16, 20, 20), (16, 16, 3, 3))
     for p in plan.passes:
-        chosen = next(c for c in p.candidates if c.name == p.chosen)
-        assert chosen.cost.workspace == 0
+        supported = [c for c in p.candidates if c.cost is not None]
+        chosen = next(c for c in supported if c.name == p.chosen)
+        assert chosen.cost.workspace == min(c.cost.workspace for c in supported)
+        assert any(c.cost.workspace > chosen.cost.workspace for c in supported)
     assert "workspace over the limit" in str(plan)
     assert jconv.set_workspace_limit(None) == 0
 
 
-def test_limit_change_replans_compiled_functions(default_limit):
-    x, w = jnp.ones((1, 4, 9, 9)), jnp.ones((4, 4, 3, 3))
-    y1 = jconv.conv(x, w, padding=1)
-    jconv.set_workspace_limit(0)
-    y2 = jconv.conv(x, w, padding=1)
-    np.testing.assert_allclose(y1, y2, rtol=1e-6)
+# shapes tried, in order, for one whose automatic choice needs workspace
+REPLAN_SHAPES = [((2, 16, 20, 20), (16, 16, 3, 3)), ((2, 8, 16, 16), (8, 8, 3, 3)),
+                 ((1, 4, 9, 9), (4, 4, 3, 3)), ((4, 32, 24, 24), (32, 32, 5, 5))]
+
+
+def _spy_on_runs(monkeypatch):
+    """Replace every registered algorithm's ``run`` by one that records its name when traced."""
+    traced = []
+    for name, alg in list(REGISTRY.items()):
+        def run(x, w, spec, precision, name=name, inner=alg.run):
+            traced.append(name)
+            return inner(x, w, spec, precision)
+
+        run.__module__ = alg.run.__module__  # explain reads each module's ``detail``
+        monkeypatch.setitem(REGISTRY, name, alg._replace(run=run))
+    return traced
+
+
+def test_limit_change_replans_compiled_functions(default_limit, monkeypatch):
+    """A compiled `conv` is traced again after `set_workspace_limit`, with the new choice."""
+    def forward_choice(xs, ws):
+        """The forward pass's choice, its workspace and the least workspace of any."""
+        p = jconv.explain(xs, ws, padding=1)["forward"]
+        supported = [c for c in p.candidates if c.cost is not None]
+        chosen = next(c for c in supported if c.name == p.chosen)
+        return p.chosen, chosen.cost.workspace, min(c.cost.workspace for c in supported)
+
+    found = [(xs, ws) for xs, ws in REPLAN_SHAPES if len(set(forward_choice(xs, ws)[1:])) == 2]
+    assert found, "auto chose an algorithm of the least workspace for every shape tried"
+    xs, ws = found[0]
+    before, before_workspace, _ = forward_choice(xs, ws)
+    rng = np.random.default_rng(5)
+    x, w = rng.standard_normal(xs).astype(np.float32), rng.standard_normal(ws).astype(np.float32)
+    traced = _spy_on_runs(monkeypatch)
+    _select._clear_compiled()  # earlier tests may have compiled these shapes already
+    y1 = jconv.conv(jnp.asarray(x), jnp.asarray(w), padding=1)
+    assert traced == [before]
+    jconv.conv(jnp.asarray(x), jnp.asarray(w), padding=1)
+    assert traced == [before]  # same limit: the compiled function is reused, not re-planned
+
+    jconv.set_workspace_limit(0)  # nothing fits: the least workspace is taken
+    after, workspace, least = forward_choice(xs, ws)
+    assert after != before and workspace == least < before_workspace
+    y2 = jconv.conv(jnp.asarray(x), jnp.asarray(w), padding=1)
+    assert traced == [before, after]  # re-planned under the new limit
+    ref = conv_ref(x.astype(np.float64), w.astype(np.float64), None, 1, 1)
+    for y in (y1, y2):
+        assert y.dtype == jnp.float32
+        np.testing.assert_allclose(np.asarray(y, np.float64), ref, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(y1, y2, rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize(

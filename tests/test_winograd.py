@@ -19,7 +19,9 @@ from forced_passes import check_forward, check_jax_grad, check_vjps, reference_c
 from reference import close, conv_ref, conv_transpose_ref
 
 import jconv
+from jconv import _select
 from jconv._algorithms import winograd
+from jconv._algorithms._winograd_tables import TABLES
 from jconv._spec import ConvSpec
 
 ALG = "winograd"
@@ -35,6 +37,28 @@ CASES = [
     ((1, 2, 5, 6, 7), (3, 2, 3, 2, 3), dict(pads=((1, 1), (0, 1), (1, 1)), groups=1)),
     ((2, 3, 7, 6), (2, 3, 1, 4), dict(pads=((0, 0), (2, 1)), groups=1)),   # a 1-tap dim
 ]
+
+
+@pytest.fixture
+def fresh_plans():
+    """Forget cached tile plans, chunkings and jconv's compiled functions before and after
+    the test, so that it plans under its own settings and leaves nothing planned under
+    them for later tests."""
+
+    def clear():
+        winograd._plan.cache_clear()
+        winograd._chunking.cache_clear()
+        _select._clear_compiled()
+
+    clear()
+    yield
+    clear()
+
+
+def run_traced(x, w, spec):
+    """``winograd.run`` compiled afresh (a new function: no trace cached under other
+    settings is reused)."""
+    return jax.jit(lambda a, b: winograd.run(a, b, spec))(jnp.asarray(x), jnp.asarray(w))
 
 
 @pytest.fixture(scope="module", params=range(len(CASES)))
@@ -110,22 +134,25 @@ def test_vmap_and_jvp_with_forced_winograd():
 
 
 @pytest.mark.parametrize("m, bound", [(2, 2e-6), (4, 1e-5)])
-def test_float32_accuracy(m, bound, monkeypatch):
+def test_float32_accuracy(m, bound, monkeypatch, fresh_plans):
     """Relative Frobenius error of F(m, 3) in float32, 2-D, 32 channels (documented)."""
     r = np.random.default_rng(15)
     x = r.standard_normal((2, 32, 24, 24)).astype(np.float32)
     w = r.standard_normal((32, 32, 3, 3)).astype(np.float32)
     expected = conv_ref(x.astype(np.float64), w.astype(np.float64), None, 1, 1)
     monkeypatch.setattr(winograd, "MAX_ALPHA_32", m + 2)
-    winograd._plan.cache_clear()
-    try:
-        spec = jconv.explain(x.shape, w.shape, padding=1, algorithm=ALG)["forward"].spec
-        assert {d.m for d in winograd._plan(spec)} == {m}
-        y = jax.jit(winograd.run, static_argnums=2)(
-            jnp.asarray(x.reshape(spec.x_shape)), jnp.asarray(w.reshape(spec.w_shape)), spec
-        )
-    finally:
-        winograd._plan.cache_clear()
+    spec = jconv.explain(x.shape, w.shape, padding=1, algorithm=ALG)["forward"].spec
+    assert {d.m for d in winograd._plan(spec)} == {m}
+    traced = []  # the tiles of every chunk traced
+    tiles = winograd._tiles
+
+    def spy(x, w, spec, dims, precision):
+        traced.append(dims)
+        return tiles(x, w, spec, dims, precision)
+
+    monkeypatch.setattr(winograd, "_tiles", spy)
+    y = run_traced(x.reshape(spec.x_shape), w.reshape(spec.w_shape), spec)
+    assert traced and all({d.m for d in dims} == {m} for dims in traced), traced
     rel = np.linalg.norm(np.asarray(y, np.float64).reshape(expected.shape) - expected)
     rel /= np.linalg.norm(expected)
     assert rel < bound, rel
@@ -133,16 +160,17 @@ def test_float32_accuracy(m, bound, monkeypatch):
 
 
 def test_float64_accuracy_of_every_tile():
-    """Every table entry with alpha <= 8, forced, stays within 1e-12 in float64."""
-    r = np.random.default_rng(16)
-    for (m, rr) in [(6, 3), (4, 5), (2, 7), (7, 2)]:
-        x, w = r.standard_normal((1, 4, 30)), r.standard_normal((3, 4, rr))
-        spec = ConvSpec(1, 1, 4, 3, (30,), (rr,), (1,), ((0, 0),), (1,), (1,), False, "float64")
-        dims = (winograd._Dim((m, rr, -(-spec.out_size[0] // m), 1)),)
-        with pytest.MonkeyPatch.context() as mp:
-            mp.setattr(winograd, "_plan", lambda s, dims=dims: dims)
-            y = winograd.run(jnp.asarray(x.reshape(spec.x_shape)),
-                             jnp.asarray(w.reshape(spec.w_shape)), spec)
+    """Every table entry a float64 plan may use (alpha <= MAX_ALPHA_64), forced as the
+    tiles of a 1-D convolution, stays within 1e-12 of the direct sum in float64."""
+    entries = sorted(e for e in TABLES if e[0] + e[1] - 1 <= winograd.MAX_ALPHA_64)
+    assert {m + r - 1 for m, r in entries} == set(range(1, winograd.MAX_ALPHA_64 + 1))
+    rng = np.random.default_rng(16)
+    for m, r in entries:
+        x, w = rng.standard_normal((1, 4, 30)), rng.standard_normal((3, 4, r))
+        spec = ConvSpec(1, 1, 4, 3, (30,), (r,), (1,), ((0, 0),), (1,), (1,), False, "float64")
+        dims = (winograd._Dim((m, r, -(-spec.out_size[0] // m), 1)),)
+        y = jax.jit(lambda a, b, spec=spec, dims=dims: winograd._tiles(a, b, spec, dims, None))(
+            jnp.asarray(x.reshape(spec.x_shape)), jnp.asarray(w.reshape(spec.w_shape)))
         close(np.asarray(y).reshape(1, 3, -1), conv_ref(x, w), rtol=1e-12)
 
 
@@ -261,29 +289,25 @@ def test_proof_script_quick():
     ],
     ids=["batch", "rows", "channels"],
 )
-def test_chunked_paths(spec, budget, kinds, monkeypatch):
+def test_chunked_paths(spec, budget, kinds, monkeypatch, fresh_plans):
     """Batch, tile-row and channel chunks (the kernel gradient) equal the direct sum."""
     monkeypatch.setattr(winograd, "CHUNK_BYTES", budget)
     monkeypatch.setattr(winograd, "ROWS_MIN", 1)
-    winograd._chunking.cache_clear()
     r = np.random.default_rng(17)
-    try:
-        for sp, kind in zip((spec, spec.input_grad(), spec.kernel_grad()), kinds):
-            got_kind, size = winograd._chunking(sp)
-            assert got_kind == kind
-            if kind == "batch":
-                assert size < sp.batch
-            if kind == "channels":
-                assert size < sp.in_channels
-            x, w = r.standard_normal(sp.x_shape), r.standard_normal(sp.w_shape)
-            got = jax.jit(winograd.run, static_argnums=2)(jnp.asarray(x), jnp.asarray(w), sp)
-            # canonical reference through conv_ref: groups folded into channels
-            wk = np.flip(w, tuple(range(3, w.ndim))) if sp.flip else w
-            expected = conv_ref(
-                x.reshape(sp.batch, sp.groups * sp.in_channels, *sp.in_size),
-                wk.reshape(sp.groups * sp.out_channels, sp.in_channels, *sp.kernel_size),
-                None, 1, sp.padding, 1, sp.groups,
-            ).reshape(sp.y_shape)
-            close(got, expected)
-    finally:
-        winograd._chunking.cache_clear()
+    for sp, kind in zip((spec, spec.input_grad(), spec.kernel_grad()), kinds):
+        got_kind, size = winograd._chunking(sp)
+        assert got_kind == kind
+        if kind == "batch":
+            assert size < sp.batch
+        if kind == "channels":
+            assert size < sp.in_channels
+        x, w = r.standard_normal(sp.x_shape), r.standard_normal(sp.w_shape)
+        got = run_traced(x, w, sp)
+        # canonical reference through conv_ref: groups folded into channels
+        wk = np.flip(w, tuple(range(3, w.ndim))) if sp.flip else w
+        expected = conv_ref(
+            x.reshape(sp.batch, sp.groups * sp.in_channels, *sp.in_size),
+            wk.reshape(sp.groups * sp.out_channels, sp.in_channels, *sp.kernel_size),
+            None, 1, sp.padding, 1, sp.groups,
+        ).reshape(sp.y_shape)
+        close(got, expected)
