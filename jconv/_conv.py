@@ -20,7 +20,7 @@ from ._spec import (
 )
 
 _NUMPY_PAD_MODE = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}
-_STATIC = ("layer", "algorithm", "precision")
+_STATIC = ("layer", "algorithm", "precision", "fn")
 
 
 # -- layout conversions between the user's arrays and the canonical ones ------------------
@@ -96,12 +96,12 @@ def _user_output(y, layer: ConvLayer):
 
 
 @partial(jax.jit, static_argnames=_STATIC)
-def _layer_forward(x, w, bias, *, layer: ConvLayer, algorithm, precision):
+def _layer_forward(x, w, bias, *, layer: ConvLayer, algorithm, precision, fn):
     dtype = jnp.dtype(layer.spec.dtype)
     y = conv_core(
         _canonical_input(x.astype(dtype), layer),
         _canonical_kernel(w.astype(dtype), layer),
-        layer.spec, algorithm, precision,
+        layer.spec, algorithm, precision, fn=fn,
     )
     y = _user_output(y, layer)
     if bias is not None:
@@ -113,23 +113,23 @@ def _layer_forward(x, w, bias, *, layer: ConvLayer, algorithm, precision):
 
 
 @partial(jax.jit, static_argnames=_STATIC)
-def _layer_input_grad(ct, w, *, layer: ConvLayer, algorithm, precision):
+def _layer_input_grad(ct, w, *, layer: ConvLayer, algorithm, precision, fn):
     dtype = jnp.dtype(layer.spec.dtype)
     dx = input_grad_core(
         _canonical_output(ct.astype(dtype), layer),
         _canonical_kernel(w.astype(dtype), layer),
-        layer.spec, algorithm, precision,
+        layer.spec, algorithm, precision, fn,
     )
     return _user_input(dx, layer)
 
 
 @partial(jax.jit, static_argnames=_STATIC)
-def _layer_kernel_grad(x, ct, *, layer: ConvLayer, algorithm, precision):
+def _layer_kernel_grad(x, ct, *, layer: ConvLayer, algorithm, precision, fn):
     dtype = jnp.dtype(layer.spec.dtype)
     dw = kernel_grad_core(
         _canonical_input(x.astype(dtype), layer),
         _canonical_output(ct.astype(dtype), layer),
-        layer.spec, algorithm, precision,
+        layer.spec, algorithm, precision, fn,
     )
     return _user_kernel(dw, layer)
 
@@ -222,7 +222,9 @@ def conv(
         padding_mode=padding_mode, channels_last=channels_last,
     )
     _check_forced(fn, layer, algorithm)
-    return _layer_forward(x, w, bias, layer=layer, algorithm=algorithm, precision=precision)
+    return _layer_forward(
+        x, w, bias, layer=layer, algorithm=algorithm, precision=precision, fn=fn
+    )
 
 
 def conv_transpose(
@@ -290,7 +292,9 @@ def conv_transpose(
         dilation=dilation, groups=groups, channels_last=channels_last,
     )
     _check_forced(fn, layer, algorithm)
-    return _layer_forward(x, w, bias, layer=layer, algorithm=algorithm, precision=precision)
+    return _layer_forward(
+        x, w, bias, layer=layer, algorithm=algorithm, precision=precision, fn=fn
+    )
 
 
 def conv_input_grad(
@@ -332,7 +336,9 @@ def conv_input_grad(
     check_algorithm(fn, algorithm)
     if algorithm != "auto":
         choose(layer.spec.input_grad(), algorithm, "input_grad", fn)
-    return _layer_input_grad(cotangent, w, layer=layer, algorithm=algorithm, precision=precision)
+    return _layer_input_grad(
+        cotangent, w, layer=layer, algorithm=algorithm, precision=precision, fn=fn
+    )
 
 
 def conv_kernel_grad(
@@ -374,14 +380,16 @@ def conv_kernel_grad(
     check_algorithm(fn, algorithm)
     if algorithm != "auto":
         choose(layer.spec.kernel_grad(), algorithm, "kernel_grad", fn)
-    return _layer_kernel_grad(x, cotangent, layer=layer, algorithm=algorithm, precision=precision)
+    return _layer_kernel_grad(
+        x, cotangent, layer=layer, algorithm=algorithm, precision=precision, fn=fn
+    )
 
 
 # -- signal processing ------------------------------------------------------------------
 
 
-@partial(jax.jit, static_argnames=("plan", "method"))
-def _signal(a, b, *, plan, method):
+@partial(jax.jit, static_argnames=("plan", "method", "fn"))
+def _signal(a, b, *, plan, method, fn):
     spec = plan.spec
     dtype = jnp.dtype(spec.dtype)
     a, b = a.astype(dtype), b.astype(dtype)
@@ -396,7 +404,7 @@ def _signal(a, b, *, plan, method):
         w = _fold(w, plan.fold)
         pads = [(0, 0)] * 3 + [(k - 1, 0) for k in plan.fold]
         x = jnp.pad(x, pads, mode="wrap")
-    y = conv_core(x, w, spec, method)
+    y = conv_core(x, w, spec, method, fn=fn)
     batch_shape = [plan.out_shape[ax] for ax in order[: len(order) - len(plan.axes)]]
     y = y.reshape(*batch_shape, *spec.out_size)
     inverse = [order.index(ax) for ax in range(len(order))]
@@ -428,7 +436,7 @@ def _signal_call(fn, a, b, mode, axes, method, conjugate_flip):
         return (a * b).astype(dtype)
     if method != "auto":
         choose(plan.spec, method, "forward", fn)
-    y = _signal(a, b, plan=plan, method=method)
+    y = _signal(a, b, plan=plan, method=method, fn=fn)
     if conjugate_flip and mode == "circular":
         # convolving with the flipped b lags by len(b) - 1; circular correlation has lag 0
         shifts = tuple(1 - b.shape[ax] for ax in plan.axes)

@@ -28,9 +28,18 @@ conv_p = Primitive("jconv_conv")
 _HALF = (np.dtype(jnp.float16), np.dtype(jnp.bfloat16))
 
 
-def conv_core(x, w, spec: ConvSpec, algorithm: str = "auto", precision=None, role="forward"):
-    """Canonical convolution: x ``(N, G, Ci, *S)``, w ``(G, Co, Ci, *K)`` -> ``(N, G, Co, *O)``."""
-    return conv_p.bind(x, w, spec=spec, algorithm=algorithm, precision=precision, role=role)
+def conv_core(
+    x, w, spec: ConvSpec, algorithm: str = "auto", precision=None, role="forward", fn="jconv"
+):
+    """Canonical convolution: x ``(N, G, Ci, *S)``, w ``(G, Co, Ci, *K)`` -> ``(N, G, Co, *O)``.
+
+    ``role`` names the pass and ``fn`` the public function it belongs to (for errors:
+    a forced algorithm that cannot run a backward pass is reported when that pass is
+    traced, under the name of the function being differentiated).
+    """
+    return conv_p.bind(
+        x, w, spec=spec, algorithm=algorithm, precision=precision, role=role, fn=fn
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -70,33 +79,33 @@ def conv_core(x, w, spec: ConvSpec, algorithm: str = "auto", precision=None, rol
 # ---------------------------------------------------------------------------------------
 
 
-def input_grad_core(ct, w, spec: ConvSpec, algorithm="auto", precision=None):
+def input_grad_core(ct, w, spec: ConvSpec, algorithm="auto", precision=None, fn="jconv"):
     """``M^T ct``: the input gradient of the canonical convolution ``spec``."""
     return conv_core(ct, jnp.swapaxes(w, 1, 2), spec.input_grad(), algorithm, precision,
-                     "input_grad")
+                     "input_grad", fn)
 
 
-def kernel_grad_core(x, ct, spec: ConvSpec, algorithm="auto", precision=None):
+def kernel_grad_core(x, ct, spec: ConvSpec, algorithm="auto", precision=None, fn="jconv"):
     """``A^T ct``: the kernel gradient of the canonical convolution ``spec``."""
     spatial = tuple(range(3, 3 + spec.ndim))
     xt = jnp.transpose(x, (2, 1, 0, *spatial))
     ctt = jnp.transpose(ct, (1, 2, 0, *spatial))
-    dwt = conv_core(xt, ctt, spec.kernel_grad(), algorithm, precision, "kernel_grad")
+    dwt = conv_core(xt, ctt, spec.kernel_grad(), algorithm, precision, "kernel_grad", fn)
     dw = jnp.transpose(dwt, (1, 2, 0, *spatial))
     return jnp.flip(dw, spatial) if spec.flip else dw
 
 
-def _compute(x, w, *, spec: ConvSpec, algorithm, precision, role):
+def _compute(x, w, *, spec: ConvSpec, algorithm, precision, role, fn):
     if spec.is_empty:
         return jnp.zeros(spec.y_shape, x.dtype)
-    name = choose(spec, algorithm, role)
+    name = choose(spec, algorithm, role, fn)
     dtype = x.dtype
     if np.dtype(dtype) in _HALF:  # accumulate in float32
         x, w = x.astype(jnp.float32), w.astype(jnp.float32)
     return REGISTRY[name].run(x, w, spec, precision).astype(dtype)
 
 
-def _abstract_eval(x, w, *, spec: ConvSpec, algorithm, precision, role):
+def _abstract_eval(x, w, *, spec: ConvSpec, algorithm, precision, role, fn):
     if x.shape != spec.x_shape or w.shape != spec.w_shape or x.dtype != w.dtype:
         raise TypeError(
             f"jconv_conv: operands {x.str_short()} and {w.str_short()} do not match the "
@@ -105,19 +114,19 @@ def _abstract_eval(x, w, *, spec: ConvSpec, algorithm, precision, role):
     return ShapedArray(spec.y_shape, x.dtype)
 
 
-def _transpose_lhs(ct, x, w, *, spec, algorithm, precision, role):
-    return input_grad_core(ct, w, spec, algorithm, precision)
+def _transpose_lhs(ct, x, w, *, spec, algorithm, precision, role, fn):
+    return input_grad_core(ct, w, spec, algorithm, precision, fn)
 
 
-def _transpose_rhs(ct, x, w, *, spec, algorithm, precision, role):
-    return kernel_grad_core(x, ct, spec, algorithm, precision)
+def _transpose_rhs(ct, x, w, *, spec, algorithm, precision, role, fn):
+    return kernel_grad_core(x, ct, spec, algorithm, precision, fn)
 
 
-def _batch(args, dims, *, spec: ConvSpec, algorithm, precision, role):
+def _batch(args, dims, *, spec: ConvSpec, algorithm, precision, role, fn):
     """Fold the mapped axis into the batch (x only), output channels (w only) or groups."""
     x, w = args
     bx, bw = dims
-    params = dict(algorithm=algorithm, precision=precision, role=role)
+    params = dict(algorithm=algorithm, precision=precision, role=role, fn=fn)
     if bw is None:  # (B, N, ...) -> (B N, ...)
         x = jnp.moveaxis(x, bx, 0)
         b = x.shape[0]
@@ -139,7 +148,7 @@ def _batch(args, dims, *, spec: ConvSpec, algorithm, precision, role):
     return y.reshape(spec.batch, b, *spec.y_shape[1:]), 1
 
 
-conv_p.def_impl(jax.jit(_compute, static_argnames=("spec", "algorithm", "precision", "role")))
+conv_p.def_impl(jax.jit(_compute, static_argnames=("spec", "algorithm", "precision", "role", "fn")))
 conv_p.def_abstract_eval(_abstract_eval)
 ad.defbilinear(conv_p, _transpose_lhs, _transpose_rhs)
 batching.primitive_batchers[conv_p] = _batch

@@ -167,12 +167,16 @@ class Candidate:
 
 @dataclasses.dataclass(frozen=True)
 class PassPlan:
-    """The candidates for one pass, the one chosen, and the workspace limit applied."""
+    """The candidates for one pass, the one chosen, and the workspace limit applied.
+
+    ``chosen`` is None when a forced algorithm cannot run this pass (calling the pass
+    would raise; the forced algorithm's candidate says why).
+    """
 
     role: str
     spec: ConvSpec
     candidates: tuple[Candidate, ...]
-    chosen: str
+    chosen: str | None
     limit: int
 
 
@@ -336,7 +340,12 @@ def _random(rng, shape, dtype):
 
 
 def plan(spec: ConvSpec, role: str, algorithm: str = "auto") -> PassPlan:
-    chosen = choose(spec, algorithm, role)
+    """The `PassPlan` of one pass; a forced algorithm that cannot run it is chosen as None
+    (its candidate row says why)."""
+    if algorithm not in POLICIES and _refusal(algorithm, spec):
+        chosen = None
+    else:
+        chosen = choose(spec, algorithm, role)
     return PassPlan(role, spec, candidates(spec), chosen, workspace_limit(spec))
 
 
@@ -359,7 +368,9 @@ class Plan:
             s = p.spec
             lines.append("")
             lines.append(
-                f"{p.role}: chosen {p.chosen!r}  ({s.macs:,} multiply-adds; x {s.x_shape}, "
+                f"{p.role}: "
+                + (f"chosen {p.chosen!r}" if p.chosen else "the forced algorithm cannot run")
+                + f"  ({s.macs:,} multiply-adds; x {s.x_shape}, "
                 f"w {s.w_shape} -> y {s.y_shape} in (N, G, C, *spatial) form; workspace "
                 f"limit {_fmt_bytes(p.limit)})"
             )

@@ -181,3 +181,21 @@ def test_explain_validates_like_conv():
         jconv.explain((1, 6, 8, 8), (4, 1, 3, 3), groups=4)
     with raises(ValueError, "jconv.explain: algorithm must be 'auto' or one of"):
         jconv.explain((1, 6, 8, 8), (4, 6, 3, 3), algorithm="nope")
+
+
+def test_backward_refusals_name_the_differentiated_function():
+    """A forced algorithm that cannot run a gradient pass fails when that pass is traced,
+    under the name of the public function being differentiated; explain shows it."""
+    x, w = jnp.ones((1, 4, 5, 5)), jnp.ones((4, 3, 3, 3))
+    assert jconv.conv_transpose(x, w, stride=2, algorithm="polyphase").shape == (1, 3, 11, 11)
+    with raises(ValueError, "jconv.conv_transpose: algorithm='polyphase' cannot compute the "
+                            "input grad pass: the input is not dilated"):
+        jax.grad(lambda x: jconv.conv_transpose(x, w, stride=2, algorithm="polyphase").sum())(x)
+    xc, wc = jnp.ones((1, 4, 6, 6)), jnp.ones((4, 4, 1, 1))
+    with raises(ValueError, "jconv.conv: algorithm='winograd' cannot compute the forward pass"):
+        jconv.conv(xc, wc, algorithm="winograd")
+    plan = jconv.explain(x.shape, w.shape, transpose=True, stride=2, algorithm="polyphase")
+    assert plan["forward"].chosen == "polyphase"
+    assert plan["input_grad"].chosen is None
+    assert plan["kernel_grad"].chosen == "polyphase"
+    assert "input_grad: the forced algorithm cannot run" in str(plan)
