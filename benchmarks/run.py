@@ -42,6 +42,8 @@ from cases import BY_NAME, CASES, Case  # noqa: E402
 
 import jconv  # noqa: E402
 from jconv._algorithms._calibration import CONSTANTS  # noqa: E402
+from jconv._select import explain_spec  # noqa: E402
+from jconv._spec import signal_plan  # noqa: E402
 
 try:
     import torch
@@ -229,8 +231,12 @@ def _operands(case: Case, rng):
 
 
 def plan_of(case: Case) -> dict[str, str]:
-    if case.kind == "signal":
-        return {}
+    if case.kind == "signal":  # the canonical convolution that jconv.convolve runs
+        spec = signal_plan(
+            "jconv.convolve", case.x_shape, case.w_shape, "full", -1, np.dtype(case.dtype)
+        ).spec
+        plan = explain_spec("jconv.convolve", spec, "auto", differentiable=True)
+        return {p.role: p.chosen for p in plan.passes}
     plan = jconv.explain(
         case.x_shape, case.w_shape, transpose=case.kind == "conv_transpose", dtype=case.dtype,
         stride=case.stride, padding=case.padding, groups=case.groups,
@@ -337,7 +343,7 @@ def chart(results: dict, path: Path) -> None:
     ax.set_yticks(np.arange(len(names)), names)
     ax.invert_yaxis()
     ax.set_xlabel("jconv time / best of jax.lax, PyTorch, SciPy (log; < 1 is faster)")
-    ax.legend(loc="lower right")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, frameon=False)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

@@ -68,8 +68,10 @@ from . import Algorithm, Cost
 from ._calibration import CONSTANTS
 from ._common import LAUNCH_SECONDS, STREAM_BYTES, compute_itemsize, relayout_bytes
 
-# -- cost-model constants (2-core CPU; see `_plain_cost`); benchmarks/calibrate.py may
-# measure them into _calibration.CONSTANTS under the keys named here ------------------
+# -- cost-model constants (set by hand from measurements on a 2-core CPU; see
+# `_plain_cost`). benchmarks/calibrate.py does not measure them: it fits the scales
+# ``scale_fft*`` that multiply the whole estimate and absorb their error. A key of the
+# name given here in _calibration.CONSTANTS overrides the default. --------------------
 FFT_FLOPS = CONSTANTS.get("fft_flops", 10e9)
 """Throughput of XLA's CPU FFT, in "flops" counted as ``2.5 n log2 n`` per real transform
 of ``n`` points (``5 n log2 n`` per complex one)."""

@@ -59,6 +59,9 @@ MAX_ALPHA_32 = 6
 """Largest tile for float32 (and float16/bfloat16, computed in float32) and complex64."""
 MAX_ALPHA_64 = 8
 """Largest tile for float64 and complex128."""
+# Set by hand from measurements on a 2-core CPU; benchmarks/calibrate.py fits the scales
+# ``scale_winograd*`` of the whole estimate instead (a key of the name given here in
+# _calibration.CONSTANTS overrides the default).
 TRANSFORM_FLOPS = CONSTANTS.get("winograd_transform_flops", 14e9)
 """Throughput of the fused tile transforms (sums of scaled slices)."""
 CACHE_SPEEDUP = CONSTANTS.get("winograd_cache_speedup", 3.0)
