@@ -294,7 +294,9 @@ def markdown(results: dict, meta: dict) -> str:
         "# jconv benchmark",
         "",
         f"{meta['machine']}; jax {meta['jax']}, torch {meta['torch']}; median of "
-        f"{meta['min_runs']}-{meta['max_runs']} interleaved calls per entry. "
+        f"{meta['min_runs']}-{meta['max_runs']} interleaved calls per entry"
+        + (f", then the median over {meta['rounds']} rounds of all cases"
+           if meta.get("rounds", 1) > 1 else "") + ". "
         "Ratio < 1: jconv is faster than the best peer. *limit*: the machine's least time "
         "for the direct sum, the larger of its flops at the matrix-product rate and its "
         "operands at the streaming rate (`machine_limit` in run.py; FFT and Winograd do "
@@ -356,6 +358,8 @@ def main(argv=None) -> int:
     parser.add_argument("--algorithms", nargs="+", default=[], help="forced jconv variants")
     parser.add_argument("--out", default=str(ROOT / "results"), help="output directory")
     parser.add_argument("--pause", type=float, default=0.0, help="seconds between calls")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="run every case this many times, in turn; report medians")
     args = parser.parse_args(argv)
     args.min_runs, args.max_runs, args.budget = (3, 7, 1.5) if args.quick else (5, 21, 6.0)
     cases = [BY_NAME[n] for n in args.cases] if args.cases else CASES
@@ -368,28 +372,52 @@ def main(argv=None) -> int:
         "min_runs": args.min_runs,
         "max_runs": args.max_runs,
         "algorithms": args.algorithms,
+        "rounds": args.rounds,
     }
-    results = {}
+    rounds = {case.name: [] for case in cases}
     t_start = time.perf_counter()
-    for case in cases:
-        t0 = time.perf_counter()
-        results[case.name] = bench_case(case, args)
-        r = results[case.name]
-        summary = []
-        for pass_name, timings in r["passes"].items():
-            best, tb = _best_peer(timings)
-            summary.append(
-                f"{pass_name} {timings['jconv']['median'] * 1e3:.3g} ms "
-                f"({timings['jconv']['median'] / tb:.2f}x {best})"
-            )
-        print(f"{case.name:16s} " + "; ".join(summary)
-              + f"  [{time.perf_counter() - t0:.0f} s]", flush=True)
+    for i in range(args.rounds):
+        for case in cases:
+            t0 = time.perf_counter()
+            rounds[case.name].append(bench_case(case, args))
+            _report(case, rounds[case.name][-1], i, time.perf_counter() - t0)
+    results = {name: merge_rounds(rs) for name, rs in rounds.items()}
     meta["seconds"] = time.perf_counter() - t_start
     (out / "results.json").write_text(json.dumps({"meta": meta, "results": results}, indent=1))
     (out / "results.md").write_text(markdown(results, meta))
     chart(results, out / "results.png")
     print((out / "results.md").read_text())
     return 0
+
+
+def merge_rounds(rounds: list[dict]) -> dict:
+    """One result from several rounds of a case: per pass and runner, the median of the
+    rounds' medians (and each round's median, to show the spread); the first call is the
+    first round's (later rounds find jconv's functions compiled)."""
+    merged = dict(rounds[0], passes={})
+    for pass_name in rounds[0]["passes"]:
+        merged["passes"][pass_name] = {}
+        for runner in rounds[0]["passes"][pass_name]:
+            per = [r["passes"][pass_name][runner] for r in rounds]
+            merged["passes"][pass_name][runner] = {
+                "median": statistics.median(p["median"] for p in per),
+                "min": min(p["min"] for p in per),
+                "runs": sum(p["runs"] for p in per),
+                "round_medians": [p["median"] for p in per],
+            }
+    return merged
+
+
+def _report(case: Case, r: dict, round_index: int, seconds: float) -> None:
+    summary = []
+    for pass_name, timings in r["passes"].items():
+        best, tb = _best_peer(timings)
+        summary.append(
+            f"{pass_name} {timings['jconv']['median'] * 1e3:.3g} ms "
+            f"({timings['jconv']['median'] / tb:.2f}x {best})"
+        )
+    print(f"round {round_index + 1} {case.name:16s} " + "; ".join(summary)
+          + f"  [{seconds:.0f} s]", flush=True)
 
 
 if __name__ == "__main__":
