@@ -9,7 +9,7 @@ channel counts are large. The patches are built from whichever is shorter, the k
 taps (one strided window of the whole output per tap) or the output positions (one window
 of the whole kernel per position, the shape of the kernel-gradient pass, whose "kernel"
 is the output cotangent). The workspace is twice their bytes (the stacked windows and
-the reshaped matrix) and the relaid operands. Exact for integers.
+the reshaped matrix) and the re-laid operands. Exact for integers.
 """
 
 from __future__ import annotations
@@ -118,7 +118,7 @@ def cost(spec: ConvSpec) -> Cost:
         + fault_seconds(patches + x_bytes + y_bytes)
     )
     scale = CONSTANTS.get("scale_im2col_taps" if by_taps else "scale_im2col_positions", 1.0)
-    # the stacked windows and their reshaped copy, next to the relaid operands
+    # the stacked windows and their reshaped copy, next to the re-laid operands
     return Cost(seconds * scale, 2 * patches + relayout_bytes(spec))
 
 
