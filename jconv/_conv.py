@@ -261,14 +261,8 @@ def conv_transpose(
         output_padding: extra positions at the high end, smaller than stride or dilation.
         groups: channel groups.
         channels_last: NHWC layout.
-        algorithm: ``"auto"`` (per pass, the cheapest by the calibrated cost model among
-            the algorithms within `jconv.set_workspace_limit`), ``"measure"`` (per pass,
-            time the candidates once on random data of these shapes and cache the
-            fastest, like cuDNN's benchmark mode), or a name from `jconv.algorithms`.
-            The same policy or name also applies to both gradient passes (input and
-            kernel gradient) of reverse-mode differentiation; a forced algorithm that
-            cannot run a gradient pass raises when that pass is traced (e.g. under
-            ``jax.grad``).
+        algorithm: as in `conv`: ``"auto"``, ``"measure"`` or a name from
+            `jconv.algorithms`, for this pass and both gradient passes.
         precision: passed to the contractions.
 
     Returns:
