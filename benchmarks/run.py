@@ -154,14 +154,14 @@ def torch_fn(case: Case):
 def _jax_runners(fn, x, w, ct):
     fwd = jax.jit(fn)
 
-    def both(a, b):
+    def both(a, b, c):  # the cotangent is an argument, as in training, not a constant
         y, pull = jax.vjp(fn, a, b)
-        return (y, *pull(ct))
+        return (y, *pull(c))
 
     fb = jax.jit(both)
     return (
         lambda: jax.block_until_ready(fwd(x, w)),
-        lambda: jax.block_until_ready(fb(x, w)),
+        lambda: jax.block_until_ready(fb(x, w, ct)),
     )
 
 

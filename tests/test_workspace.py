@@ -55,3 +55,31 @@ def test_estimates_bound_the_allocation(case):
             assert got <= FACTOR * est + SLACK, (case, role, name, got, est)
             checked.append((role, name))
     assert len({role for role, _ in checked}) == 3, checked  # every pass had candidates
+
+
+def test_winograd_runs_large_chunks_one_at_a_time():
+    """Chunks run side by side only while their tiles take at most half the scratch the
+    allocator keeps for reuse; beyond it, a layer's forward and backward passes together
+    would need a scratch block that is mapped (and page-faulted) afresh on every call."""
+    from jconv._algorithms import winograd
+    from jconv._algorithms._calibration import CONSTANTS
+
+    reuse = CONSTANTS["alloc_reuse_bytes"]
+    # 3-D: one image's tiles (F(4,3) per dim, 32 channels) take about 15 MB
+    big = ConvSpec(2, 1, 32, 32, (16, 32, 32), (3, 3, 3), (1, 1, 1), ((1, 1),) * 3,
+                   (1, 1, 1), (1, 1, 1))
+    # 2-D: two images per chunk take about 8 MB, so two chunks may share the scratch
+    small = ConvSpec(8, 1, 64, 64, (56, 56), (3, 3), (1, 1), ((1, 1),) * 2, (1, 1), (1, 1))
+    assert winograd._chunk_count(big) == 2 and winograd._ways(big) == 1
+    assert winograd._chunk_count(small) == 4 and winograd._ways(small) == 2
+    import jconv
+
+    def layer(x, w, ct):
+        y, pull = jax.vjp(lambda a, b: jconv.conv(a, b, padding=1, algorithm="winograd"), x, w)
+        return y, *pull(ct)
+
+    x = jax.ShapeDtypeStruct(big.x_shape[:1] + big.x_shape[2:], "float32")
+    w = jax.ShapeDtypeStruct(big.w_shape[1:], "float32")
+    ct = jax.ShapeDtypeStruct(big.y_shape[:1] + big.y_shape[2:], "float32")
+    temp = jax.jit(layer).lower(x, w, ct).compile().memory_analysis().temp_size_in_bytes
+    assert temp < reuse, temp  # with two chunks side by side: 54 MiB

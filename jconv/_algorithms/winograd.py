@@ -201,16 +201,14 @@ def cost(spec: ConvSpec) -> Cost:
         + mt * sum(_nnz(at) * d.m / d.alpha for (at, _, _), d in zip(mats, dims))
     )
     transform = wide * 2 * ops / TRANSFORM_FLOPS
-    kind, size = _chunking(spec)
-    chunks = {"batch": n / size, "channels": ci / size}.get(kind, -(-dims[0].T // size))
+    chunks = _chunk_count(spec)
     tiles_bytes = b * (v + u + mt)
     speed = CACHE_SPEEDUP if tiles_bytes / chunks <= 2 * CHUNK_BYTES else 1.0
     io_bytes = b * (math.prod(spec.x_shape) + math.prod(spec.y_shape))
     memory = (2 * tiles_bytes / speed + 2 * io_bytes) / STREAM_BYTES
     seconds = gemm + transform + memory + 10 * chunks * LAUNCH_SECONDS
     # the chunks of one step run side by side, each with its tiles and their staged copies
-    ways = math.gcd(int(chunks), PARALLEL_CHUNKS) if chunks > 1 else 1
-    return Cost(seconds, int(2 * ways * tiles_bytes / chunks) + relayout_bytes(spec))
+    return Cost(seconds, int(2 * _ways(spec) * tiles_bytes / chunks) + relayout_bytes(spec))
 
 
 # ---------------------------------------------------------------------------------------
@@ -392,6 +390,42 @@ def _chunking(spec: ConvSpec) -> tuple[str, int]:
     return ("batch", nb)
 
 
+def _chunk_count(spec: ConvSpec) -> float:
+    """How many chunks `_chunking` cuts the work into."""
+    kind, size = _chunking(spec)
+    if kind == "batch":
+        return spec.batch / size
+    if kind == "channels":
+        return spec.in_channels / size
+    return -(-_plan(spec)[0].T // size)
+
+
+@functools.lru_cache(maxsize=512)
+def _ways(spec: ConvSpec) -> int:
+    """How many chunks run side by side: `PARALLEL_CHUNKS` (dividing the chunk count), or
+    one where their tiles together would take more than half the scratch memory the
+    allocator keeps for reuse (``alloc_reuse_bytes``).
+
+    An executable's scratch is one block, mapped afresh on every call once it is larger
+    than that, and first-touching its pages costs more than the chunks gain by running
+    side by side (measured on a 3-D 3x3x3 layer, 32 channels, 2 x 16 x 32 x 32:
+    forward+backward 33 ms with one chunk at a time, 65 ms with two, whose 54 MiB of
+    scratch faulted on every call). Half: a layer's forward and backward passes share one
+    executable.
+    """
+    chunks = _chunk_count(spec)
+    if chunks <= 1:
+        return 1
+    dims = _plan(spec)
+    n, g, ci, co = spec.batch, spec.groups, spec.in_channels, spec.out_channels
+    A = math.prod(d.alpha for d in dims)
+    TT = math.prod(d.T for d in dims)
+    CC = math.prod(d.C for d in dims)
+    tiles = compute_itemsize(spec) * g * A * (n * TT * CC * ci + CC * ci * co + n * TT * co)
+    ways = math.gcd(int(chunks), PARALLEL_CHUNKS)
+    return ways if ways * tiles / chunks <= CONSTANTS["alloc_reuse_bytes"] / 2 else 1
+
+
 def _run_rows(x, w, spec: ConvSpec, dims, tr: int, precision):
     """Cut the first spatial dim into groups of ``tr`` output tiles (with their halo)."""
     d0 = dims[0]
@@ -412,7 +446,7 @@ def _run_rows(x, w, spec: ConvSpec, dims, tr: int, precision):
         xi = lax.dynamic_slice_in_dim(xe, i * rows, span, axis=3)
         return _tiles(xi, w, sub, sub_dims, precision)  # (N, G, Co, rows, ...)
 
-    ys = map_chunks(group, jnp.arange(k))  # (k, N, G, Co, rows, ...)
+    ys = map_chunks(group, jnp.arange(k), _ways(spec))  # (k, N, G, Co, rows, ...)
     ys = jnp.moveaxis(ys, 0, 3)
     ys = ys.reshape(*ys.shape[:3], k * rows, *ys.shape[5:])
     return lax.slice(ys, (0,) * ys.ndim, spec.y_shape)
@@ -431,11 +465,11 @@ def run(x, w, spec: ConvSpec, precision=None):
         ws = jnp.moveaxis(w.reshape(g, spec.out_channels, parts, size, *spec.kernel_size), 2, 0)
 
         y = sum_chunks(lambda xw: _tiles(xw[0], xw[1], sub, dims, precision), (xs, ws),
-                       jnp.zeros(spec.y_shape, x.dtype))
+                       jnp.zeros(spec.y_shape, x.dtype), _ways(spec))
     elif kind == "batch" and size < n:
         sub = dataclasses.replace(spec, batch=size)
         xs = x.reshape(n // size, size, *x.shape[1:])
-        y = map_chunks(lambda xc: _tiles(xc, w, sub, dims, precision), xs)
+        y = map_chunks(lambda xc: _tiles(xc, w, sub, dims, precision), xs, _ways(spec))
         y = y.reshape(spec.y_shape)
     else:
         y = _tiles(x, w, spec, dims, precision)
