@@ -57,14 +57,13 @@ def test_estimates_bound_the_allocation(case):
     assert len({role for role, _ in checked}) == 3, checked  # every pass had candidates
 
 
-def test_winograd_runs_large_chunks_one_at_a_time():
+def test_winograd_runs_large_chunks_one_at_a_time(monkeypatch):
     """Chunks run side by side only while their tiles take at most half the scratch the
-    allocator keeps for reuse; beyond it, a layer's forward and backward passes together
-    would need a scratch block that is mapped (and page-faulted) afresh on every call."""
+    allocator keeps for reuse: a layer's forward and backward passes share one scratch
+    block, which is mapped (and page-faulted) afresh on every call once it is larger."""
+    import jconv
     from jconv._algorithms import winograd
-    from jconv._algorithms._calibration import CONSTANTS
 
-    reuse = CONSTANTS["alloc_reuse_bytes"]
     # 3-D: one image's tiles (F(4,3) per dim, 32 channels) take about 15 MB
     big = ConvSpec(2, 1, 32, 32, (16, 32, 32), (3, 3, 3), (1, 1, 1), ((1, 1),) * 3,
                    (1, 1, 1), (1, 1, 1))
@@ -72,14 +71,38 @@ def test_winograd_runs_large_chunks_one_at_a_time():
     small = ConvSpec(8, 1, 64, 64, (56, 56), (3, 3), (1, 1), ((1, 1),) * 2, (1, 1), (1, 1))
     assert winograd._chunk_count(big) == 2 and winograd._ways(big) == 1
     assert winograd._chunk_count(small) == 4 and winograd._ways(small) == 2
-    import jconv
 
     def layer(x, w, ct):
         y, pull = jax.vjp(lambda a, b: jconv.conv(a, b, padding=1, algorithm="winograd"), x, w)
         return y, *pull(ct)
 
-    x = jax.ShapeDtypeStruct(big.x_shape[:1] + big.x_shape[2:], "float32")
-    w = jax.ShapeDtypeStruct(big.w_shape[1:], "float32")
-    ct = jax.ShapeDtypeStruct(big.y_shape[:1] + big.y_shape[2:], "float32")
-    temp = jax.jit(layer).lower(x, w, ct).compile().memory_analysis().temp_size_in_bytes
-    assert temp < reuse, temp  # with two chunks side by side: 54 MiB
+    def scratch():
+        x = jax.ShapeDtypeStruct(big.x_shape[:1] + big.x_shape[2:], "float32")
+        w = jax.ShapeDtypeStruct(big.w_shape[1:], "float32")
+        ct = jax.ShapeDtypeStruct(big.y_shape[:1] + big.y_shape[2:], "float32")
+        jax.clear_caches()
+        return jax.jit(layer).lower(x, w, ct).compile().memory_analysis().temp_size_in_bytes
+
+    one_at_a_time = scratch()
+    monkeypatch.setattr(winograd, "_ways", lambda spec: 2)
+    side_by_side = scratch()
+    assert one_at_a_time < 0.6 * side_by_side, (one_at_a_time, side_by_side)  # 36 vs 65 MiB
+
+
+def test_wide_form_pads_once():
+    """The fused form's zero extension joins the input's padding: a depthwise layer's
+    forward and backward passes keep one padded copy per operand and pass (51 MiB of
+    scratch when the extension was a second, flat pad)."""
+    import jconv
+
+    def conv(a, b):
+        return jconv.conv(a, b, padding=1, groups=64, algorithm="taps")
+
+    def layer(x, w, ct):
+        y, pull = jax.vjp(conv, x, w)
+        return y, *pull(ct)
+
+    x = jax.ShapeDtypeStruct((8, 64, 56, 56), "float32")
+    w = jax.ShapeDtypeStruct((64, 1, 3, 3), "float32")
+    temp = jax.jit(layer).lower(x, w, x).compile().memory_analysis().temp_size_in_bytes
+    assert temp < 32 * 2**20, temp / 2**20  # 26 MiB

@@ -153,10 +153,11 @@ def flat_wide(xe, spec: ConvSpec):
     offsets = [
         sum(ti * d * r for ti, d, r in zip(t, spec.rhs_dilation, strides)) for t in taps(spec)
     ]
-    xf = xe.reshape(*xe.shape[:3], math.prod(extent))
-    need = max(offsets) + length - xf.shape[-1]
-    if need > 0:
-        xf = jnp.pad(xf, [(0, 0)] * 3 + [(0, need)])
+    need = max(offsets) + length - math.prod(extent)
+    if need > 0:  # extend by whole zero rows of the first dim, so that the padding fuses
+        rows = -(-need // strides[0])  # with xe's (a flat pad after the reshape would not)
+        xe = jnp.pad(xe, [(0, 0)] * 3 + [(0, rows)] + [(0, 0)] * (spec.ndim - 1))
+    xf = xe.reshape(*xe.shape[:3], -1)
     return xf, offsets, length
 
 
