@@ -53,7 +53,7 @@ from ._common import (
     relayout_bytes,
 )
 from ._winograd_tables import TABLES
-from .fft import PARALLEL_CHUNKS, map_chunks, sum_chunks
+from .fft import map_chunks, sum_chunks
 
 MAX_ALPHA_32 = 6
 """Largest tile for float32 (and float16/bfloat16, computed in float32) and complex64."""
@@ -207,8 +207,8 @@ def cost(spec: ConvSpec) -> Cost:
     io_bytes = b * (math.prod(spec.x_shape) + math.prod(spec.y_shape))
     memory = (2 * tiles_bytes / speed + 2 * io_bytes) / STREAM_BYTES
     seconds = gemm + transform + memory + 10 * chunks * LAUNCH_SECONDS
-    # the chunks of one step run side by side, each with its tiles and their staged copies
-    return Cost(seconds, int(2 * _ways(spec) * tiles_bytes / chunks) + relayout_bytes(spec))
+    # one chunk at a time, with its tiles and their staged copies
+    return Cost(seconds, int(2 * WAYS * tiles_bytes / chunks) + relayout_bytes(spec))
 
 
 # ---------------------------------------------------------------------------------------
@@ -285,6 +285,16 @@ faster than one pass over the whole batch for a 16 x 64 x 56 x 56 input)."""
 ROWS_MIN = 256
 """... but every chunk's GEMMs keep at least this many rows (tiles times batch), which
 keeps them efficient and amortises reading a large kernel transform once per chunk."""
+
+WAYS = 1
+"""Chunks computed side by side. Each chunk already fills `CHUNK_BYTES`, and more chunks
+at once multiply the scratch, which costs time: an executable's scratch is one block,
+mapped afresh on every call once it is larger than the allocator keeps for reuse
+(``alloc_reuse_bytes``), and a layer's forward pass and both gradients share one
+executable. Measured (forward+backward, the cotangent an argument), two chunks side by
+side against one: a 3-D 3x3x3 layer, 32 channels, 2 x 16 x 32 x 32, 65 vs 36 MiB of
+scratch (66 vs 35 ms); a 2-D 3x3 layer, 64 channels, 8 x 56 x 56, 35 vs 32 MiB, pages
+faulted per call 35 vs 5 MiB (61 vs 52 ms); forward passes alone within noise."""
 
 _BARRIERS = True
 """Materialise every stage (`lax.optimization_barrier`): XLA otherwise fuses layout
@@ -400,32 +410,6 @@ def _chunk_count(spec: ConvSpec) -> float:
     return -(-_plan(spec)[0].T // size)
 
 
-@functools.lru_cache(maxsize=512)
-def _ways(spec: ConvSpec) -> int:
-    """How many chunks run side by side: `PARALLEL_CHUNKS` (dividing the chunk count), or
-    one where their tiles together would take more than half the scratch memory the
-    allocator keeps for reuse (``alloc_reuse_bytes``).
-
-    An executable's scratch is one block, mapped afresh on every call once it is larger
-    than that, and first-touching its pages costs more than the chunks gain by running
-    side by side (measured on a 3-D 3x3x3 layer, 32 channels, 2 x 16 x 32 x 32:
-    forward+backward 33 ms with one chunk at a time, 65 ms with two, whose 54 MiB of
-    scratch faulted on every call). Half: a layer's forward and backward passes share one
-    executable.
-    """
-    chunks = _chunk_count(spec)
-    if chunks <= 1:
-        return 1
-    dims = _plan(spec)
-    n, g, ci, co = spec.batch, spec.groups, spec.in_channels, spec.out_channels
-    A = math.prod(d.alpha for d in dims)
-    TT = math.prod(d.T for d in dims)
-    CC = math.prod(d.C for d in dims)
-    tiles = compute_itemsize(spec) * g * A * (n * TT * CC * ci + CC * ci * co + n * TT * co)
-    ways = math.gcd(int(chunks), PARALLEL_CHUNKS)
-    return ways if ways * tiles / chunks <= CONSTANTS["alloc_reuse_bytes"] / 2 else 1
-
-
 def _run_rows(x, w, spec: ConvSpec, dims, tr: int, precision):
     """Cut the first spatial dim into groups of ``tr`` output tiles (with their halo)."""
     d0 = dims[0]
@@ -446,7 +430,7 @@ def _run_rows(x, w, spec: ConvSpec, dims, tr: int, precision):
         xi = lax.dynamic_slice_in_dim(xe, i * rows, span, axis=3)
         return _tiles(xi, w, sub, sub_dims, precision)  # (N, G, Co, rows, ...)
 
-    ys = map_chunks(group, jnp.arange(k), _ways(spec))  # (k, N, G, Co, rows, ...)
+    ys = map_chunks(group, jnp.arange(k), WAYS)  # (k, N, G, Co, rows, ...)
     ys = jnp.moveaxis(ys, 0, 3)
     ys = ys.reshape(*ys.shape[:3], k * rows, *ys.shape[5:])
     return lax.slice(ys, (0,) * ys.ndim, spec.y_shape)
@@ -465,11 +449,11 @@ def run(x, w, spec: ConvSpec, precision=None):
         ws = jnp.moveaxis(w.reshape(g, spec.out_channels, parts, size, *spec.kernel_size), 2, 0)
 
         y = sum_chunks(lambda xw: _tiles(xw[0], xw[1], sub, dims, precision), (xs, ws),
-                       jnp.zeros(spec.y_shape, x.dtype), _ways(spec))
+                       jnp.zeros(spec.y_shape, x.dtype), WAYS)
     elif kind == "batch" and size < n:
         sub = dataclasses.replace(spec, batch=size)
         xs = x.reshape(n // size, size, *x.shape[1:])
-        y = map_chunks(lambda xc: _tiles(xc, w, sub, dims, precision), xs, _ways(spec))
+        y = map_chunks(lambda xc: _tiles(xc, w, sub, dims, precision), xs, WAYS)
         y = y.reshape(spec.y_shape)
     else:
         y = _tiles(x, w, spec, dims, precision)
