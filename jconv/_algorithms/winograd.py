@@ -178,8 +178,8 @@ def cost(spec: ConvSpec) -> Cost:
     * ``10 LAUNCH_SECONDS`` per chunk.
 
     The workspace is twice the bytes of ``V``, ``U`` and ``M`` of one chunk (each stage
-    is materialised and the next stage is written beside it), for every
-    chunk that runs side by side, plus the re-laid operands.
+    is materialised and the next stage is written beside it), for each of the `WAYS`
+    chunks computed at once, plus the re-laid operands.
     """
     dims = _plan(spec)
     n, g, ci, co = spec.batch, spec.groups, spec.in_channels, spec.out_channels
