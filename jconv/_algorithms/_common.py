@@ -46,6 +46,13 @@ def relayout_bytes(spec: ConvSpec) -> int:
     return compute_itemsize(spec) * (sizes[1] + sizes[2])
 
 
+def forward_shaped(spec: ConvSpec) -> bool:
+    """At most as many kernel taps as output positions: a forward pass or an input
+    gradient. A kernel gradient, whose "kernel" is the output cotangent, usually has
+    more taps than its (kernel-sized) output has positions."""
+    return math.prod(spec.kernel_size) <= math.prod(spec.out_size)
+
+
 def is_integer(spec: ConvSpec) -> bool:
     return np.dtype(spec.dtype).kind in "iub"
 

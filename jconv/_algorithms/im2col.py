@@ -29,6 +29,7 @@ from ._common import (
     dtype_factor,
     effective_kernel,
     fault_seconds,
+    forward_shaped,
     relayout_bytes,
     saturation,
 )
@@ -37,7 +38,8 @@ MAX_SLICES = 2048  # windows taken, summed over the spatial dims (unrolled at tr
 
 
 def _by_taps(spec: ConvSpec) -> bool:
-    return math.prod(spec.kernel_size) <= math.prod(spec.out_size)
+    """Unfold by kernel taps when they are the shorter side, else by output positions."""
+    return forward_shaped(spec)
 
 
 def _slices(spec: ConvSpec) -> int:

@@ -13,7 +13,14 @@ from jax import lax
 from .._spec import ConvSpec
 from . import Algorithm, Cost
 from ._calibration import CONSTANTS
-from ._common import dtype_factor, effective_kernel, operand_bytes, relayout_bytes, saturation
+from ._common import (
+    dtype_factor,
+    effective_kernel,
+    forward_shaped,
+    operand_bytes,
+    relayout_bytes,
+    saturation,
+)
 
 
 def supports(spec: ConvSpec) -> str | None:
@@ -27,13 +34,12 @@ def cost(spec: ConvSpec) -> Cost:
     # its in_channels with the kernel taps, leaving batch x out_channels outputs per
     # position: that product sets the efficiency there.
     c = CONSTANTS
-    forward_shaped = math.prod(spec.kernel_size) <= math.prod(spec.out_size)
-    channels = spec.in_channels if forward_shaped else spec.batch
+    channels = spec.in_channels if forward_shaped(spec) else spec.batch
     rate = c["xla_flops"] * saturation(channels * spec.out_channels, c["xla_channel_half"])
     # a transposed convolution (input dilation, a kernel smaller than the output) skips
     # the inserted zeros; XLA's kernel-gradient form of it does not
     useful = spec.macs
-    if forward_shaped:
+    if forward_shaped(spec):
         useful /= math.prod(spec.lhs_dilation)
     seconds = (
         2 * useful * dtype_factor(spec, "xla") / rate
