@@ -7,6 +7,7 @@ pessimistic, but the allocation stays within `FACTOR` of it (plus `SLACK` for sm
 fixed buffers).
 """
 
+import dataclasses
 import functools
 
 import jax
@@ -103,3 +104,51 @@ def test_wide_form_pads_once():
     w = jax.ShapeDtypeStruct((64, 1, 3, 3), "float32")
     temp = jax.jit(layer).lower(x, w, x).compile().memory_analysis().temp_size_in_bytes
     assert temp < 32 * 2**20, temp / 2**20  # 26 MiB
+
+
+# specs whose passes loop over chunks of an operand (each with more than one chunk)
+LOOPED = {
+    "winograd, chunks of images": ("winograd", ConvSpec(
+        2, 1, 32, 32, (16, 32, 32), (3, 3, 3), (1, 1, 1), ((1, 1),) * 3, (1, 1, 1), (1, 1, 1))),
+    "winograd, chunks of channels": ("winograd", ConvSpec(
+        2, 1, 32, 32, (16, 32, 32), (3, 3, 3), (1, 1, 1), ((1, 1),) * 3, (1, 1, 1),
+        (1, 1, 1)).kernel_grad()),
+    "im2col, chunks of images": ("im2col", ConvSpec(
+        8, 1, 64, 128, (56, 56), (3, 3), (2, 2), ((1, 1),) * 2, (1, 1), (1, 1))),
+    "im2col, chunks of channels": ("im2col", ConvSpec(
+        8, 1, 64, 64, (4096,), (9,), (1,), ((4, 4),), (1,), (1,)).kernel_grad()),
+}
+
+
+def _one_chunk(name, spec):
+    """The spec of one chunk of ``spec``'s loop (which `name` runs without a loop)."""
+    from jconv._algorithms import im2col, winograd
+
+    if name == "winograd":
+        kind, size = winograd._chunking(spec)
+        assert winograd._chunk_count(spec) > 1
+        part = {"batch": size} if kind == "batch" else {"in_channels": size}
+    else:
+        nc = im2col._chunk(spec)
+        part = {"batch": nc} if im2col._by_taps(spec) else {"in_channels": nc}
+        assert nc < (spec.batch if im2col._by_taps(spec) else spec.in_channels)
+    return dataclasses.replace(spec, **part)
+
+
+@pytest.mark.parametrize("case", sorted(LOOPED))
+def test_chunk_loops_hold_one_chunk_of_scratch(case):
+    """A pass that loops over chunks needs the scratch of one chunk, no copy of a whole
+    operand or result: not of an operand that reaches the loop through a reshape inserting
+    size-1 axes (as a layer's ``(N, G Ci, ...)`` input becomes ``(N, G, Ci, ...)``), not of
+    one transposed to stack its chunks, not of the result reshaped from stacked chunks. A
+    3-D 3x3x3 layer's forward and backward passes held four such copies, 16 of their 36 MiB
+    of scratch."""
+    name, spec = LOOPED[case]
+    n, g, ci = spec.x_shape[:3]
+    flat = jax.ShapeDtypeStruct((n, g * ci, *spec.x_shape[3:]), spec.dtype)
+    w = jax.ShapeDtypeStruct(spec.w_shape, spec.dtype)
+    run = functools.partial(REGISTRY[name].run, spec=spec)
+    looped = jax.jit(lambda a, b: run(a.reshape(spec.x_shape), b)).lower(flat, w).compile()
+    looped = looped.memory_analysis().temp_size_in_bytes
+    one = _allocated(name, _one_chunk(name, spec))
+    assert looped <= one + 2 * SLACK, (case, looped / 2**20, one / 2**20)

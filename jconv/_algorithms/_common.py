@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
+import os
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import lax
@@ -90,6 +93,85 @@ def effective_kernel(w, spec: ConvSpec):
     if spec.flip:
         return lax.rev(w, tuple(range(3, w.ndim)))
     return w
+
+
+def loop_slicer(a, axis: int):
+    """``(start, size) -> lax.dynamic_slice_in_dim(a, start, size, axis)`` for a loop body.
+
+    It reads from ``a`` without its size-1 axes. XLA carries a loop's operands in the
+    default layout, while a reshape that inserts size-1 axes (a group axis of one, a
+    chunk of one image) gets a layout of its own: passing such an array into a loop as it
+    is costs a copy of all of it, held as scratch for the whole loop. The compact view is
+    the array that was reshaped, so nothing is copied.
+    """
+    keep = [d for d, s in enumerate(a.shape) if s != 1 or d == axis]
+    compact = a.reshape([a.shape[d] for d in keep])
+    at = keep.index(axis)
+
+    def read(start, size: int):
+        part = lax.dynamic_slice_in_dim(compact, start, size, axis=at)
+        return part.reshape(*a.shape[:axis], size, *a.shape[axis + 1:])
+
+    return read
+
+
+PARALLEL_CHUNKS = int(CONSTANTS.get("parallel_chunks", min(os.cpu_count() or 1, 4)))
+"""Independent chunks computed per loop step: XLA runs independent operations
+concurrently, which a sequential loop over chunks would not allow."""
+
+
+def _chunk_reader(xs, axis: int):
+    """``(k, i -> chunk i)``: the chunks of the pytree ``xs`` along ``axis``, and a reader.
+
+    The reader slices compact views of the leaves (`loop_slicer`), so a loop over the
+    chunks neither copies nor transposes them first.
+    """
+    leaves, tree = jax.tree.flatten(xs)
+    reads = [loop_slicer(a, axis) for a in leaves]
+
+    def chunk(i):
+        parts = [read(i, 1) for read in reads]
+        return tree.unflatten([p.reshape(p.shape[:axis] + p.shape[axis + 1:]) for p in parts])
+
+    return leaves[0].shape[axis], chunk
+
+
+def map_chunks(fn, xs, ways: int | None = None, axis: int = 0):
+    """``jnp.concatenate([fn(x) for x in xs], axis)`` by a loop (``xs``: a pytree).
+
+    Each step runs ``ways`` chunks, which have no data dependence, so XLA may run them
+    on different cores; every output is written in place into the result (stacking the
+    outputs and reshaping them would cost a copy of the result when the shapes differ by
+    size-1 axes).
+    """
+    ways = PARALLEL_CHUNKS if ways is None else ways
+    k, chunk = _chunk_reader(xs, 0)
+    ways = math.gcd(k, max(1, ways))
+    part = jax.eval_shape(lambda: fn(chunk(0)))
+    size = part.shape[axis]
+    shape = (*part.shape[:axis], k * size, *part.shape[axis + 1:])
+
+    def step(s, out):
+        for i in range(ways):
+            j = s * ways + i
+            out = lax.dynamic_update_slice_in_dim(out, fn(chunk(j)), j * size, axis)
+        return out
+
+    return lax.fori_loop(0, k // ways, step, jnp.zeros(shape, part.dtype))
+
+
+def sum_chunks(fn, xs, init, ways: int | None = None, axis: int = 0):
+    """``init + sum_i fn(xs[i])`` by a loop, ``ways`` independent terms per step; the
+    chunks ``xs[i]`` are taken along ``axis`` of every leaf of ``xs``."""
+    ways = PARALLEL_CHUNKS if ways is None else ways
+    k, chunk = _chunk_reader(xs, axis)
+    ways = math.gcd(k, max(1, ways))
+
+    def step(acc, s):
+        terms = [fn(chunk(s * ways + i)) for i in range(ways)]
+        return acc + functools.reduce(lambda a, b: a + b, terms), None
+
+    return lax.scan(step, init, jnp.arange(k // ways))[0]
 
 
 def dilate_and_pad(x, spec: ConvSpec):

@@ -56,7 +56,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
-import os
 
 import jax
 import jax.numpy as jnp
@@ -66,7 +65,13 @@ from jax import lax
 from .._spec import ConvSpec
 from . import Algorithm, Cost
 from ._calibration import CONSTANTS
-from ._common import LAUNCH_SECONDS, STREAM_BYTES, compute_itemsize, relayout_bytes
+from ._common import (
+    LAUNCH_SECONDS,
+    STREAM_BYTES,
+    compute_itemsize,
+    map_chunks,
+    relayout_bytes,
+)
 
 # -- cost-model constants (set by hand from measurements on a 2-core CPU; see
 # `_plain_cost`). benchmarks/calibrate.py does not measure them: it fits the scales
@@ -85,46 +90,6 @@ CACHE_SPEEDUP = CONSTANTS.get("fft_cache_speedup", 3.0)
 """How much faster chunked spectra stream than spectra of the whole batch."""
 MIN_BLOCK_FACTOR = 2
 """Overlap-save frames are at least ``MIN_BLOCK_FACTOR (U - 1) + 1`` long."""
-
-
-PARALLEL_CHUNKS = int(CONSTANTS.get("parallel_chunks", min(os.cpu_count() or 1, 4)))
-"""Independent chunks computed per loop step: XLA runs independent operations
-concurrently, which a sequential loop over chunks would not allow."""
-
-
-def map_chunks(fn, xs, ways: int | None = None):
-    """``lax.map(fn, xs)`` with ``ways`` independent chunks per step (``xs``: a pytree).
-
-    Equivalent to ``jnp.stack([fn(x) for x in xs])``; the chunks of one step have no
-    data dependence, so XLA may run them on different cores.
-    """
-    ways = PARALLEL_CHUNKS if ways is None else ways
-    k = jax.tree.leaves(xs)[0].shape[0]
-    ways = math.gcd(k, max(1, ways))
-    if ways == 1:
-        return lax.map(fn, xs)
-    grouped = jax.tree.map(lambda a: a.reshape(k // ways, ways, *a.shape[1:]), xs)
-
-    def step(c):
-        outs = [fn(jax.tree.map(lambda a, i=i: a[i], c)) for i in range(ways)]
-        return jax.tree.map(lambda *o: jnp.stack(o), *outs)
-
-    ys = lax.map(step, grouped)
-    return jax.tree.map(lambda a: a.reshape(k, *a.shape[2:]), ys)
-
-
-def sum_chunks(fn, xs, init, ways: int | None = None):
-    """``init + sum_i fn(xs[i])`` by a loop, ``ways`` independent terms per step."""
-    ways = PARALLEL_CHUNKS if ways is None else ways
-    k = jax.tree.leaves(xs)[0].shape[0]
-    ways = math.gcd(k, max(1, ways))
-    grouped = jax.tree.map(lambda a: a.reshape(k // ways, ways, *a.shape[1:]), xs)
-
-    def step(acc, c):
-        terms = [fn(jax.tree.map(lambda a, i=i: a[i], c)) for i in range(ways)]
-        return acc + functools.reduce(lambda a, b: a + b, terms), None
-
-    return lax.scan(step, init, grouped)[0]
 
 
 def next_fast_len(n: int) -> int:
@@ -629,8 +594,7 @@ def _plain_fft_correlation(xp, wr, phases, blocks, precision, chunk=None):
     n = xp.shape[0]
     if chunk is None or chunk >= n:
         return body(xp, wf)
-    ys = map_chunks(lambda xc: body(xc, wf), xp.reshape(n // chunk, chunk, *xp.shape[1:]))
-    return ys.reshape(n, *ys.shape[2:])
+    return map_chunks(lambda xc: body(xc, wf), xp.reshape(n // chunk, chunk, *xp.shape[1:]))
 
 
 def run(x, w, spec: ConvSpec, precision=None):

@@ -30,8 +30,10 @@ from ._common import (
     effective_kernel,
     fault_seconds,
     forward_shaped,
+    map_chunks,
     relayout_bytes,
     saturation,
+    sum_chunks,
 )
 
 MAX_SLICES = 2048  # windows taken, summed over the spatial dims (unrolled at trace time)
@@ -195,13 +197,13 @@ def _by_taps_product(xe, w, spec: ConvSpec, precision):
     return lax.dot_general(wm, cols, (((3,), (2,)), ((0, 1), (0, 1))), precision=precision)
 
 
-def _by_positions_product(xe, wt, spec: ConvSpec, precision):
-    """``xe`` holds ``spec.in_channels`` channels, ``wt`` is ``(G, Ci K, Co)``: per group
+def _by_positions_product(xe, wm, spec: ConvSpec, precision):
+    """``xe`` holds ``spec.in_channels`` channels, ``wm`` is ``(G, Co, Ci K)``: per group
     ``(N P, Ci K) @ (Ci K, Co)``, as ``(G, N P, Co)``."""
     g, n = xe.shape[1], xe.shape[0]
     pos = math.prod(spec.out_size)
     cols = unfold_positions(xe, spec).reshape(g, n * pos, -1)
-    return lax.dot_general(cols, wt, (((2,), (1,)), ((0,), (0,))), precision=precision)
+    return lax.dot_general(cols, wm, (((2,), (2,)), ((0,), (0,))), precision=precision)
 
 
 def run(x, w, spec: ConvSpec, precision=None):
@@ -214,27 +216,25 @@ def run(x, w, spec: ConvSpec, precision=None):
             y = _by_taps_product(dilate_and_pad(x, spec), w, spec, precision)
         else:
             sub = dataclasses.replace(spec, batch=nc)
-            xs = x.reshape(n // nc, nc, *x.shape[1:])
-            y = lax.map(
-                lambda xc: _by_taps_product(dilate_and_pad(xc, sub), w, sub, precision), xs
+            y = map_chunks(  # each chunk in its final shape: no reshape of the whole
+                lambda xc: _by_taps_product(dilate_and_pad(xc, sub), w, sub, precision)
+                .reshape(sub.y_shape),
+                x.reshape(n // nc, nc, *x.shape[1:]), ways=1,
             )
         return y.reshape(spec.y_shape)
-    # by positions: the kernel is the long operand; lay it out (G, Ci K, Co) once
+    # by positions: the kernel is the long operand, contracted over its taps as it lies
     taps = math.prod(spec.kernel_size)
-    wt = jnp.swapaxes(w.reshape(g, co, ci * taps), 1, 2)
+    wm = w.reshape(g, co, ci * taps)
     if nc == ci:
-        y = _by_positions_product(dilate_and_pad(x, spec), wt, spec, precision)
+        y = _by_positions_product(dilate_and_pad(x, spec), wm, spec, precision)
     else:
         sub = dataclasses.replace(spec, in_channels=nc)
         steps = ci // nc
-
-        def step(i, acc):
-            xc = lax.dynamic_slice_in_dim(x, i * nc, nc, axis=2)
-            wc = lax.dynamic_slice_in_dim(wt, i * nc * taps, nc * taps, axis=1)
-            return acc + _by_positions_product(dilate_and_pad(xc, sub), wc, sub, precision)
-
-        acc = jnp.zeros((g, n * math.prod(spec.out_size), co), wt.dtype)
-        y = lax.fori_loop(0, steps, step, acc)
+        y = sum_chunks(
+            lambda xw: _by_positions_product(dilate_and_pad(xw[0], sub), xw[1], sub, precision),
+            (x.reshape(n, g, steps, nc, *x.shape[3:]), wm.reshape(g, co, steps, nc * taps)),
+            jnp.zeros((g, n * math.prod(spec.out_size), co), w.dtype), ways=1, axis=2,
+        )
     y = y.reshape(g, n, -1, co)
     return jnp.transpose(y, (1, 0, 3, 2)).reshape(spec.y_shape)
 

@@ -50,10 +50,11 @@ from ._common import (
     STREAM_BYTES,
     compute_itemsize,
     effective_kernel,
+    map_chunks,
     relayout_bytes,
+    sum_chunks,
 )
 from ._winograd_tables import TABLES
-from .fft import map_chunks, sum_chunks
 
 MAX_ALPHA_32 = 6
 """Largest tile for float32 (and float16/bfloat16, computed in float32) and complex64."""
@@ -430,9 +431,7 @@ def _run_rows(x, w, spec: ConvSpec, dims, tr: int, precision):
         xi = lax.dynamic_slice_in_dim(xe, i * rows, span, axis=3)
         return _tiles(xi, w, sub, sub_dims, precision)  # (N, G, Co, rows, ...)
 
-    ys = map_chunks(group, jnp.arange(k), WAYS)  # (k, N, G, Co, rows, ...)
-    ys = jnp.moveaxis(ys, 0, 3)
-    ys = ys.reshape(*ys.shape[:3], k * rows, *ys.shape[5:])
+    ys = map_chunks(group, jnp.arange(k), WAYS, axis=3)  # (N, G, Co, k rows, ...)
     return lax.slice(ys, (0,) * ys.ndim, spec.y_shape)
 
 
@@ -445,16 +444,14 @@ def run(x, w, spec: ConvSpec, precision=None):
     elif kind == "channels" and size < ci:
         sub = dataclasses.replace(spec, in_channels=size)
         parts = ci // size
-        xs = jnp.moveaxis(x.reshape(n, g, parts, size, *spec.in_size), 2, 0)
-        ws = jnp.moveaxis(w.reshape(g, spec.out_channels, parts, size, *spec.kernel_size), 2, 0)
-
+        xs = x.reshape(n, g, parts, size, *spec.in_size)
+        ws = w.reshape(g, spec.out_channels, parts, size, *spec.kernel_size)
         y = sum_chunks(lambda xw: _tiles(xw[0], xw[1], sub, dims, precision), (xs, ws),
-                       jnp.zeros(spec.y_shape, x.dtype), WAYS)
+                       jnp.zeros(spec.y_shape, x.dtype), WAYS, axis=2)
     elif kind == "batch" and size < n:
         sub = dataclasses.replace(spec, batch=size)
         xs = x.reshape(n // size, size, *x.shape[1:])
         y = map_chunks(lambda xc: _tiles(xc, w, sub, dims, precision), xs, WAYS)
-        y = y.reshape(spec.y_shape)
     else:
         y = _tiles(x, w, spec, dims, precision)
     return y.astype(x.dtype)
