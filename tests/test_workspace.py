@@ -84,7 +84,9 @@ def test_winograd_runs_large_chunks_one_at_a_time(monkeypatch):
     one_at_a_time = scratch()
     monkeypatch.setattr(winograd, "WAYS", 2)
     side_by_side = scratch()
-    assert one_at_a_time < 0.6 * side_by_side, (one_at_a_time, side_by_side)  # 36 vs 65 MiB
+    assert one_at_a_time < 0.6 * side_by_side, (one_at_a_time, side_by_side)  # 28 vs 72 MiB
+    # and below the 32 MiB glibc keeps for reuse (36 MiB when the loops copied x and ct)
+    assert one_at_a_time < 30 * 2**20, one_at_a_time / 2**20
 
 
 def test_wide_form_pads_once():
@@ -115,9 +117,9 @@ LOOPED = {
         (1, 1, 1)).kernel_grad()),
     "im2col, chunks of images": ("im2col", ConvSpec(
         8, 1, 64, 128, (56, 56), (3, 3), (2, 2), ((1, 1),) * 2, (1, 1), (1, 1))),
-    "im2col, chunks of channels": ("im2col", ConvSpec(
-        8, 1, 64, 64, (4096,), (9,), (1,), ((4, 4),), (1,), (1,)).kernel_grad()),
 }
+# (im2col's loop over chunks of channels, a kernel gradient's, holds a copy of the kernel
+# laid out for slicing; see the note in im2col.run)
 
 
 def _one_chunk(name, spec):

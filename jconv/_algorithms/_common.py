@@ -167,11 +167,11 @@ def sum_chunks(fn, xs, init, ways: int | None = None, axis: int = 0):
     k, chunk = _chunk_reader(xs, axis)
     ways = math.gcd(k, max(1, ways))
 
-    def step(acc, s):
+    def step(s, acc):
         terms = [fn(chunk(s * ways + i)) for i in range(ways)]
-        return acc + functools.reduce(lambda a, b: a + b, terms), None
+        return acc + functools.reduce(lambda a, b: a + b, terms)
 
-    return lax.scan(step, init, jnp.arange(k // ways))[0]
+    return lax.fori_loop(0, k // ways, step, init)
 
 
 def dilate_and_pad(x, spec: ConvSpec):

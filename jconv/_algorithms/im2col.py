@@ -30,10 +30,10 @@ from ._common import (
     effective_kernel,
     fault_seconds,
     forward_shaped,
+    loop_slicer,
     map_chunks,
     relayout_bytes,
     saturation,
-    sum_chunks,
 )
 
 MAX_SLICES = 2048  # windows taken, summed over the spatial dims (unrolled at trace time)
@@ -222,7 +222,7 @@ def run(x, w, spec: ConvSpec, precision=None):
                 x.reshape(n // nc, nc, *x.shape[1:]), ways=1,
             )
         return y.reshape(spec.y_shape)
-    # by positions: the kernel is the long operand, contracted over its taps as it lies
+    # by positions: the kernel is the long operand; one product contracts it as it lies
     taps = math.prod(spec.kernel_size)
     wm = w.reshape(g, co, ci * taps)
     if nc == ci:
@@ -230,11 +230,20 @@ def run(x, w, spec: ConvSpec, precision=None):
     else:
         sub = dataclasses.replace(spec, in_channels=nc)
         steps = ci // nc
-        y = sum_chunks(
-            lambda xw: _by_positions_product(dilate_and_pad(xw[0], sub), xw[1], sub, precision),
-            (x.reshape(n, g, steps, nc, *x.shape[3:]), wm.reshape(g, co, steps, nc * taps)),
-            jnp.zeros((g, n * math.prod(spec.out_size), co), w.dtype), ways=1, axis=2,
-        )
+        # laid out (G, Ci K, Co) once, so that each step slices rows. Slicing columns of
+        # the original layout instead needs no re-laid copy of the kernel on its own, but
+        # in a layer's forward+backward executable it let XLA schedule both xla passes'
+        # outputs around the loop: 50 instead of 35 MiB of scratch for a 1-D layer.
+        wt = jnp.swapaxes(wm, 1, 2)
+        read = loop_slicer(x, 2)
+
+        def step(i, acc):
+            wc = lax.dynamic_slice_in_dim(wt, i * nc * taps, nc * taps, axis=1)
+            return acc + _by_positions_product(dilate_and_pad(read(i * nc, nc), sub),
+                                               jnp.swapaxes(wc, 1, 2), sub, precision)
+
+        y = lax.fori_loop(0, steps, step,
+                          jnp.zeros((g, n * math.prod(spec.out_size), co), w.dtype))
     y = y.reshape(g, n, -1, co)
     return jnp.transpose(y, (1, 0, 3, 2)).reshape(spec.y_shape)
 
