@@ -311,3 +311,20 @@ def test_chunked_paths(spec, budget, kinds, monkeypatch, fresh_plans):
             None, 1, sp.padding, 1, sp.groups,
         ).reshape(sp.y_shape)
         close(got, expected)
+
+
+def test_small_kernel_channel_chunks_stay_deep(monkeypatch, fresh_plans):
+    """Small images with many channels are cut along the input channels (their kernel
+    tiles outweigh the image tiles), in chunks of at least `DEPTH_MIN` channels so that
+    the GEMMs contract enough; the chunked forward pass equals the direct sum."""
+    late = ConvSpec(8, 1, 512, 512, (7, 7), (3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), (1, 1))
+    assert winograd._chunking(late) == ("channels", winograd.DEPTH_MIN)
+    small = ConvSpec(2, 1, 8, 6, (4, 4), (3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), (1, 1))
+    monkeypatch.setattr(winograd, "CHUNK_BYTES", 4000)  # chunks of 2 channels would fit
+    monkeypatch.setattr(winograd, "DEPTH_MIN", 4)
+    assert winograd._chunking(small) == ("channels", 4)
+    r = np.random.default_rng(23)
+    x, w = r.standard_normal(small.x_shape), r.standard_normal(small.w_shape)
+    expected = conv_ref(x.reshape(2, 8, 4, 4), w.reshape(6, 8, 3, 3), None, 1,
+                        small.padding, 1, 1).reshape(small.y_shape)
+    close(run_traced(x, w, small), expected)

@@ -287,6 +287,13 @@ ROWS_MIN = 256
 """... but every chunk's GEMMs keep at least this many rows (tiles times batch), which
 keeps them efficient and amortises reading a large kernel transform once per chunk."""
 
+DEPTH_MIN = 256
+"""... and a small kernel's chunks of input channels (small images, many channels) hold
+at least this many channels, so that their GEMMs contract enough values: 8 x 256 x 14 x
+14, 256 -> 256 channels, 3x3, took 11 ms in chunks of 64 channels and 7 ms in one of 256
+(8 x 512 x 7 x 7: 26 ms in chunks of 32, 16 ms in chunks of 256). The kernel gradient's
+chunks, whose kernel is the large cotangent, contract many kernel chunks already."""
+
 WAYS = 1
 """Chunks computed side by side. Each chunk already fills `CHUNK_BYTES`, and more chunks
 at once multiply the scratch, which costs time: an executable's scratch is one block,
@@ -387,7 +394,10 @@ def _chunking(spec: ConvSpec) -> tuple[str, int]:
         return ("batch", n)
     if 2 * u > v + mt and ci > 1:  # the kernel gradient: the kernel tiles weigh as much
         per = (v + u) / ci
-        return ("channels", _largest_divisor(ci, CHUNK_BYTES / per))
+        kc = _largest_divisor(ci, CHUNK_BYTES / per)
+        if CC == 1 and kc < min(DEPTH_MIN, ci):  # a small kernel, many channels
+            kc = min(k for k in range(DEPTH_MIN, ci + 1) if ci % k == 0) if DEPTH_MIN <= ci else ci
+        return ("channels", kc)
     per_n = (v + mt) / n
     nb = _largest_divisor(n, CHUNK_BYTES / per_n)
     need = -(-ROWS_MIN // TT)  # batch elements for GEMMs of at least ROWS_MIN rows
