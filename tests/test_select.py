@@ -160,7 +160,8 @@ def test_limit_change_replans_compiled_functions(default_limit, monkeypatch):
     for y in (y1, y2):
         assert y.dtype == jnp.float32
         np.testing.assert_allclose(np.asarray(y, np.float64), ref, rtol=1e-4, atol=1e-4)
-    np.testing.assert_allclose(y1, y2, rtol=1e-5, atol=1e-5)
+    # two float32 algorithms (one may be Winograd, whose larger tiles round more)
+    np.testing.assert_allclose(y1, y2, rtol=1e-4, atol=1e-4)
 
 
 @pytest.mark.parametrize(
