@@ -69,9 +69,10 @@ GEMM_FLOPS = CONSTANTS.get("winograd_gemm_flops", 85e9)
 product: measured 50-190 GFLOP/s, typically about 85, for 16-36 products of 16-1024 rows
 and 64-512 channels, against 169 for one well-shaped product. With few channels per
 group it stays near that rate (XLA runs such a product as an elementwise one), so no
-shape efficiency applies; fitted with the transform rate on the calibration set and
-seven dense 3x3 layers on 7x7 to 56x56 images, each timed once (log-spread of measured / modelled time 0.24,
-0.48 with the single-product rate and a shape efficiency)."""
+shape efficiency applies. Fitted with the transform rate on the calibration set and
+seven dense 3x3 layers on 7x7 to 56x56 images, each timed once: the spread of measured
+over modelled time is 0.24 in log (0.48 with the single-product rate and a penalty for
+few channels)."""
 CACHE_SPEEDUP = CONSTANTS.get("winograd_cache_speedup", 3.0)
 """How much faster the tiles stream when a chunk fits in cache."""
 
@@ -382,8 +383,9 @@ def _chunking(spec: ConvSpec) -> tuple[str, int]:
     The tile bytes per batch element and per input channel decide: a small kernel
     transform (the forward pass and the input gradient) is cut along the batch, and
     further into groups of tile rows when one batch element is too large; a large one
-    (the kernel gradient, whose "kernel" is the output cotangent) along the contracted
-    input channels, accumulating the partial results.
+    (the kernel gradient, whose "kernel" is the output cotangent, or a small kernel with
+    many channels over small images) along the contracted input channels, accumulating
+    the partial results.
     """
     dims = _plan(spec)
     n, g, ci, co = spec.batch, spec.groups, spec.in_channels, spec.out_channels
@@ -396,7 +398,8 @@ def _chunking(spec: ConvSpec) -> tuple[str, int]:
     mt = b * g * A * n * TT * co
     if v + u + mt <= CHUNK_BYTES:
         return ("batch", n)
-    if 2 * u > v + mt and ci > 1:  # the kernel gradient: the kernel tiles weigh as much
+    if 2 * u > v + mt and ci > 1:  # the kernel tiles weigh as much: a kernel gradient,
+        # or a small kernel over small images with many channels
         per = (v + u) / ci
         kc = _largest_divisor(ci, CHUNK_BYTES / per)
         if CC == 1 and kc < min(DEPTH_MIN, ci):  # a small kernel, many channels
