@@ -160,8 +160,10 @@ def test_limit_change_replans_compiled_functions(default_limit, monkeypatch):
     for y in (y1, y2):
         assert y.dtype == jnp.float32
         np.testing.assert_allclose(np.asarray(y, np.float64), ref, rtol=1e-4, atol=1e-4)
-    # two float32 algorithms (one may be Winograd, whose larger tiles round more)
-    np.testing.assert_allclose(y1, y2, rtol=1e-4, atol=1e-4)
+    # two float32 algorithms agree to rounding (measured as a whole: Winograd's larger
+    # tiles round single entries more, ~2e-6 of the norm, see docs)
+    diff = np.asarray(y1, np.float64) - np.asarray(y2, np.float64)
+    assert np.linalg.norm(diff) <= 1e-5 * np.linalg.norm(ref)
 
 
 @pytest.mark.parametrize(
