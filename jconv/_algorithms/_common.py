@@ -136,8 +136,9 @@ def _chunk_reader(xs, axis: int):
     return leaves[0].shape[axis], chunk
 
 
-def map_chunks(fn, xs, ways: int | None = None, axis: int = 0):
-    """``jnp.concatenate([fn(x) for x in xs], axis)`` by a loop (``xs``: a pytree).
+def map_chunks(fn, xs, ways: int | None = None, out_axis: int = 0):
+    """``jnp.concatenate([fn(x) for x in xs], out_axis)`` by a loop (``xs``: a pytree,
+    its chunks ``xs[i]`` taken along the leading axis of every leaf).
 
     Each step runs ``ways`` chunks, which have no data dependence, so XLA may run them
     on different cores; every output is written in place into the result (stacking the
@@ -148,13 +149,13 @@ def map_chunks(fn, xs, ways: int | None = None, axis: int = 0):
     k, chunk = _chunk_reader(xs, 0)
     ways = math.gcd(k, max(1, ways))
     part = jax.eval_shape(lambda: fn(chunk(0)))
-    size = part.shape[axis]
-    shape = (*part.shape[:axis], k * size, *part.shape[axis + 1:])
+    size = part.shape[out_axis]
+    shape = (*part.shape[:out_axis], k * size, *part.shape[out_axis + 1:])
 
     def step(s, out):
         for i in range(ways):
             j = s * ways + i
-            out = lax.dynamic_update_slice_in_dim(out, fn(chunk(j)), j * size, axis)
+            out = lax.dynamic_update_slice_in_dim(out, fn(chunk(j)), j * size, out_axis)
         return out
 
     return lax.fori_loop(0, k // ways, step, jnp.zeros(shape, part.dtype))

@@ -448,7 +448,7 @@ def _run_rows(x, w, spec: ConvSpec, dims, tr: int, precision):
         xi = lax.dynamic_slice_in_dim(xe, i * rows, span, axis=3)
         return _tiles(xi, w, sub, sub_dims, precision)  # (N, G, Co, rows, ...)
 
-    ys = map_chunks(group, jnp.arange(k), WAYS, axis=3)  # (N, G, Co, k rows, ...)
+    ys = map_chunks(group, jnp.arange(k), WAYS, out_axis=3)  # (N, G, Co, k rows, ...)
     return lax.slice(ys, (0,) * ys.ndim, spec.y_shape)
 
 
