@@ -306,3 +306,21 @@ def test_im2col_per_image_products():
                  padding=((0, 0),), lhs_dilation=(1,), rhs_dilation=(1,))
     x, w = operands(spec, "float64")
     close(run_forced("im2col", jnp.asarray(x), jnp.asarray(w), spec), spec_ref(x, w, spec))
+
+
+def test_im2col_charges_one_dimensional_unfolding_twice():
+    """In 1-D, XLA copies every window out before concatenating them (in 2-D it fuses the
+    two), so the same convolution lifted to 2-D (a spatial dim of one) is estimated
+    cheaper by two more passes over the patches."""
+    from jconv._algorithms import im2col
+    from jconv._algorithms._calibration import CONSTANTS
+
+    one = ConvSpec(8, 1, 64, 64, (4096,), (9,), (1,), ((4, 4),), (1,), (1,)).kernel_grad()
+    two = dataclasses.replace(
+        one, in_size=(1, *one.in_size), kernel_size=(1, *one.kernel_size), stride=(1, 1),
+        padding=((0, 0), *one.padding), lhs_dilation=(1, 1), rhs_dilation=(1, 1),
+    )
+    patches = im2col.workspace(one)  # over all steps
+    extra = 2 * patches / CONSTANTS["stream_bytes"] * CONSTANTS["scale_im2col_positions"]
+    gap = im2col.cost(one).seconds - im2col.cost(two).seconds
+    assert gap == pytest.approx(extra, rel=1e-2)

@@ -102,7 +102,10 @@ def cost(spec: ConvSpec) -> Cost:
     by_taps = _by_taps(spec)
     steps = (spec.batch if by_taps else spec.in_channels) // nc
     patches = workspace(spec) // steps
-    unfolds = 0 if _is_view(spec) else 2 * steps * patches
+    # the patches are written and read back; in 1-D, XLA first copies every window out
+    # and then concatenates the copies (in 2-D and 3-D it fuses the two): twice that
+    passes = 4 if spec.ndim == 1 else 2
+    unfolds = 0 if _is_view(spec) else passes * steps * patches
     m = spec.out_channels
     k = (spec.in_channels if by_taps else nc) * math.prod(spec.kernel_size)
     n = (nc if by_taps else spec.batch) * math.prod(spec.out_size)
