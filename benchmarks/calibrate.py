@@ -196,6 +196,27 @@ def xla_constants(c: dict) -> dict:
                  dtype=dtype)
         t = time_algorithm("xla", s) - operand_bytes(s) / c["stream_bytes"]
         out[key] = float(max(t / predicted(s), 1.0))
+    # the routes that use every core (`xla.route`): a large kernel, and input dilation
+    # (its own channel saturation, on the useful products: the inserted zeros are skipped)
+    from jconv._algorithms.xla import route
+
+    large = spec(batch=4, groups=1, in_channels=128, out_channels=256, in_size=(14, 14))
+    assert route(large) == "parallel"
+    t = time_algorithm("xla", large) - operand_bytes(large) / c["stream_bytes"]
+    out["xla_parallel_speedup"] = float(max(predicted(large) / max(t, 1e-6), 1.0))
+    rows, rhs = [], []
+    for ci, co, size in ((64, 64, 28), (256, 128, 14)):
+        s = spec(batch=8, groups=1, in_channels=ci, out_channels=co, in_size=(size, size),
+                 kernel_size=(4, 4), padding=((2, 2), (2, 2)), lhs_dilation=(2, 2))
+        assert route(s) == "dilated"
+        t = time_algorithm("xla", s) - operand_bytes(s) / c["stream_bytes"]
+        useful = s.macs / 4
+        rows.append([2 * useful, 2 * useful / (ci * co)])
+        rhs.append(max(t, 1e-6))
+    u, v = np.linalg.solve(np.array(rows), np.array(rhs))
+    u = max(u, 1e-13)
+    out["xla_dilated_flops"] = float(1 / u)
+    out["xla_dilated_channel_half"] = float(max(v / u, 0.0))
     return out
 
 

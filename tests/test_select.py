@@ -280,3 +280,45 @@ def test_explain_describes_how_each_candidate_would_run():
     assert "4 phases (" in text  # polyphase on the transposed forward pass
     assert "unfolded by taps" in text or "unfolded by output positions" in text  # im2col
     assert " form" in text  # taps names its form
+
+
+def test_xla_cost_follows_its_route():
+    """XLA's convolution runs small kernels on one core, large ones (>= 128 output channels
+    and >= 2^17 kernel elements) on all, and input-dilated ones by another route; the
+    model charges each route its calibrated rate."""
+    from jconv._algorithms import xla
+    from jconv._algorithms._calibration import CONSTANTS
+
+    def spec(x_shape, w_shape, **kw):
+        return conv_layer("t", x_shape, w_shape, "float32", **kw).spec
+
+    serial = spec((8, 64, 56, 56), (64, 64, 3, 3), padding=1)
+    parallel = spec((8, 128, 28, 28), (256, 128, 3, 3), padding=1)
+    assert xla.route(serial) == "serial"
+    assert xla.route(parallel) == "parallel"
+    assert xla.route(spec((8, 64, 16, 16), (128, 64, 4, 4), stride=2)) == "parallel"
+    assert xla.route(spec((8, 64, 16, 16), (128, 64, 3, 3), stride=2)) == "serial"  # 73728
+    assert xla.route(spec((8, 128, 1024), (256, 128, 9))) == "serial"  # 1-D: own factor
+    assert xla.route(spec((8, 256, 14, 14), (256, 8, 3, 3), groups=32)) == "serial"
+    assert xla.route(parallel.kernel_grad()) == "serial"
+    transposed = conv_transpose_layer("t", (8, 128, 16, 16), (128, 64, 4, 4), "float32",
+                                      stride=2, padding=1).spec
+    assert xla.route(transposed) == "dilated"
+    assert xla.route(transposed.input_grad()) == "parallel"  # a strided 64 -> 128 4x4
+
+    def compute(s):  # seconds spent on products: the cost less the operand traffic
+        c = xla.cost(s).seconds - CONSTANTS["launch_seconds"]
+        return c - xla.operand_bytes(s) / CONSTANTS["stream_bytes"]
+
+    # the same products per output channel pair: only the route's speedup differs
+    wide = spec((8, 128, 28, 28), (128, 128, 3, 3), padding=1)
+    narrow = spec((8, 128, 28, 28), (64, 128, 3, 3), padding=1)
+    assert (xla.route(wide), xla.route(narrow)) == ("parallel", "serial")
+    per_macs = compute(narrow) / narrow.macs / (compute(wide) / wide.macs)
+    sat = xla.saturation(128 * 128, CONSTANTS["xla_channel_half"]) / xla.saturation(
+        128 * 64, CONSTANTS["xla_channel_half"])
+    assert per_macs == pytest.approx(CONSTANTS["xla_parallel_speedup"] * sat, rel=1e-6)
+    # the dilated route skips the inserted zeros: a quarter of the products in 2-D
+    rate = CONSTANTS["xla_dilated_flops"] * xla.saturation(
+        128 * 64, CONSTANTS["xla_dilated_channel_half"])
+    assert compute(transposed) == pytest.approx(2 * transposed.macs / 4 / rate, rel=1e-6)

@@ -27,6 +27,35 @@ def supports(spec: ConvSpec) -> str | None:
     return None
 
 
+# XLA's CPU convolution (jax 0.10) takes one of two routes. Without input dilation it is
+# a YNNPACK kernel, which splits the work across cores only for large kernels: at least
+# PARALLEL_OUT_CHANNELS output channels and PARALLEL_WEIGHTS kernel elements (measured:
+# 64 -> 64 and 64 -> 128 3x3 layers run on one core at ~85 GFLOP/s, 64 -> 128 4x4 and
+# 128 -> 256 3x3 ones on both at 150-195). With input dilation (a transposed convolution)
+# it is Eigen's convolution, which skips the inserted zeros and uses every core, at a
+# rate that grows with the channels more slowly (measured: 32 -> 32 at 43 GFLOP/s,
+# 64 -> 64 at 80, 256 -> 128 at 148).
+PARALLEL_OUT_CHANNELS = 128
+PARALLEL_WEIGHTS = 2**17
+
+
+def route(spec: ConvSpec) -> str:
+    """``"dilated"``, ``"parallel"`` or ``"serial"``: how XLA runs ``spec`` (see above).
+
+    Kernel-gradient-shaped specs, grouped ones and 1-D ones count as serial: their
+    rates are what the calibrated channel saturation and per-dimensionality factor fit.
+    """
+    if not forward_shaped(spec) or spec.groups > 1:
+        return "serial"
+    if math.prod(spec.lhs_dilation) > 1:
+        return "dilated"
+    weights = spec.out_channels * spec.in_channels * math.prod(spec.kernel_size)
+    if (spec.ndim > 1 and spec.out_channels >= PARALLEL_OUT_CHANNELS
+            and weights >= PARALLEL_WEIGHTS):
+        return "parallel"
+    return "serial"
+
+
 def cost(spec: ConvSpec) -> Cost:
     # XLA's CPU convolution runs near matrix speed with many channels per group and far
     # below it with few (depthwise, small groups), and in slow loops for float64/integers.
@@ -35,7 +64,14 @@ def cost(spec: ConvSpec) -> Cost:
     # position: that product sets the efficiency there.
     c = CONSTANTS
     channels = spec.in_channels if forward_shaped(spec) else spec.batch
-    rate = c["xla_flops"] * saturation(channels * spec.out_channels, c["xla_channel_half"])
+    way = route(spec)
+    if way == "dilated":
+        rate = c["xla_dilated_flops"] * saturation(
+            channels * spec.out_channels, c["xla_dilated_channel_half"])
+    else:
+        rate = c["xla_flops"] * saturation(channels * spec.out_channels, c["xla_channel_half"])
+        if way == "parallel":
+            rate *= c["xla_parallel_speedup"]
     # a transposed convolution (input dilation, a kernel smaller than the output) skips
     # the inserted zeros; XLA's kernel-gradient form of it does not
     useful = spec.macs
