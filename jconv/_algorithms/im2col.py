@@ -59,7 +59,7 @@ def supports(spec: ConvSpec) -> str | None:
     return None
 
 
-CHUNK_BYTES = 8 * 2**20  # patches per step; larger ones are unfolded in a loop
+CHUNK_BYTES = 2 * 2**20  # patches per step (cache-sized); larger ones are unfolded in a loop
 
 
 def _chunk(spec: ConvSpec) -> int:
@@ -233,17 +233,14 @@ def run(x, w, spec: ConvSpec, precision=None):
     else:
         sub = dataclasses.replace(spec, in_channels=nc)
         steps = ci // nc
-        # laid out (G, Ci K, Co) once, so that each step slices rows. Slicing columns of
-        # the original layout instead needs no re-laid copy of the kernel on its own, but
-        # in a layer's forward+backward executable it let XLA schedule both xla passes'
-        # outputs around the loop: 50 instead of 35 MiB of scratch for a 1-D layer.
-        wt = jnp.swapaxes(wm, 1, 2)
+        # each step slices its columns of the kernel matrix as it lies (a kernel laid out
+        # once for slicing rows would be a loop operand re-laid out and then copied)
         read = loop_slicer(x, 2)
 
         def step(i, acc):
-            wc = lax.dynamic_slice_in_dim(wt, i * nc * taps, nc * taps, axis=1)
+            wc = lax.dynamic_slice_in_dim(wm, i * nc * taps, nc * taps, axis=2)
             return acc + _by_positions_product(dilate_and_pad(read(i * nc, nc), sub),
-                                               jnp.swapaxes(wc, 1, 2), sub, precision)
+                                               wc, sub, precision)
 
         y = lax.fori_loop(0, steps, step,
                           jnp.zeros((g, n * math.prod(spec.out_size), co), w.dtype))
