@@ -175,6 +175,42 @@ def test_polyphase_phases():
     close(run_forced("polyphase", jnp.asarray(x), jnp.asarray(w), s), spec_ref(x, w, s))
 
 
+MERGEABLE = [  # kernel gradients of transposed convolutions: long sub-kernels
+    ((2, 3, 5, 6), (3, 2, 4, 4), dict(stride=2, padding=1)),
+    ((2, 3, 5, 6), (3, 2, 3, 3), dict(stride=2, padding=1, output_padding=1)),  # uneven
+    ((2, 2, 7), (2, 3, 5), dict(stride=3, padding=2)),
+]
+
+
+@pytest.mark.parametrize("inner", ["im2col", "taps", "xla"])
+@pytest.mark.parametrize("xs,ws,kw", MERGEABLE)
+@pytest.mark.parametrize("dtype", ["float64", "int32"])
+def test_polyphase_merged_phases(monkeypatch, inner, xs, ws, kw, dtype):
+    """Phases merged into one convolution (sub-kernels shifted into a common window,
+    stacked along the output channels) give the dilated sum exactly."""
+    from jconv._spec import conv_transpose_layer
+
+    spec = conv_transpose_layer("t", xs, ws, dtype, **kw).spec.kernel_grad()
+    _, phases = polyphase._phase_specs(spec)
+    merged = polyphase._merged(spec, phases)
+    assert merged is not None
+    assert merged[0].out_channels == spec.out_channels * sum(s is not None for _, s, _ in phases)
+    monkeypatch.setattr(polyphase, "_merged_form", lambda s: (merged, inner, None))
+    x, w = operands(spec, dtype)
+    close(run_forced("polyphase", jnp.asarray(x), jnp.asarray(w), spec), spec_ref(x, w, spec))
+
+
+def test_polyphase_keeps_short_phases_apart():
+    """2x2 sub-kernels in a 3x3 window would do 2.25x the products: not merged."""
+    from jconv._spec import conv_transpose_layer
+
+    spec = conv_transpose_layer("t", (2, 8, 6, 6), (8, 4, 4, 4), "float32", stride=2,
+                                padding=1).spec
+    _, phases = polyphase._phase_specs(spec)
+    assert polyphase._merged(spec, phases) is None
+    assert polyphase._merged(spec.kernel_grad(), polyphase._phase_specs(spec.kernel_grad())[1])
+
+
 def test_polyphase_refuses_undilated():
     with pytest.raises(
         ValueError,

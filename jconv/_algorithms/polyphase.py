@@ -19,6 +19,13 @@ an ordinary convolution of the undilated input with the sub-kernel ``w[t0::T]`` 
 ``s'``, dilation ``d'``, padding ``-c0`` below). Each phase is computed by the cheapest
 other algorithm and the phases are interleaved into the output. This does exactly the
 products with real samples, ``1 / ld`` of the dilated sum per dim. Exact for integers.
+
+The phases all read the same input. When their sub-kernels are long (a kernel gradient,
+whose "kernel" is the output cotangent) they can run as one convolution: each phase's
+sub-kernel shifted by ``(c0 - c0_min) / d'`` taps into a common window (zeros around it),
+the phases stacked along the output channels. The products grow by the zeros
+(``MERGE_WASTE`` at most) but one wide product replaces ``P`` narrow ones; the cost
+model picks whichever form is cheaper.
 """
 
 from __future__ import annotations
@@ -115,6 +122,67 @@ def _phase_specs(spec: ConvSpec):
     return plan, out
 
 
+MERGE_WASTE = 1.5  # the most products of the merged form per product of the phases
+
+
+def _merged(spec: ConvSpec, phases):
+    """The one convolution computing every non-empty phase, or None when they differ
+    in stride or dilation, the dilation does not divide their offsets' differences, or
+    the common window wastes more than `MERGE_WASTE`.
+
+    Returns ``(sub, shifts, window)``: ``sub`` computes every phase's outputs (the most
+    any phase has) with ``P Co`` output channels; per phase and dim, its sub-kernel's
+    shift into the ``window`` of taps.
+    """
+    live = [dims for _, sub, dims in phases if sub is not None]
+    if len(live) < 2:
+        return None
+    lows, window, shifts = [], [], [[] for _ in live]
+    for i in range(spec.ndim):
+        per_dim = [dims[i] for dims in live]
+        stride, dilation = per_dim[0].stride, per_dim[0].dilation
+        if any(ph.stride != stride or ph.dilation != dilation for ph in per_dim):
+            return None
+        lo = max(-ph.offset for ph in per_dim)
+        if any((lo + ph.offset) % dilation for ph in per_dim):
+            return None
+        for k, ph in enumerate(per_dim):
+            shifts[k].append((lo + ph.offset) // dilation)
+        window.append(max(sh[-1] + ph.ntaps for sh, ph in zip(shifts, per_dim)))
+        lows.append(lo)
+    useful = sum(math.prod(ph.ntaps for ph in dims) for dims in live)
+    if len(live) * math.prod(window) > MERGE_WASTE * useful:
+        return None
+    counts = [max(dims[i].count for dims in live) for i in range(spec.ndim)]
+    pads = []
+    for i, (n, lo) in enumerate(zip(spec.in_size, lows)):
+        extent = (counts[i] - 1) * live[0][i].stride + (window[i] - 1) * live[0][i].dilation + 1
+        pads.append((lo, extent - n - lo))
+    sub = dataclasses.replace(
+        spec,
+        out_channels=len(live) * spec.out_channels,
+        kernel_size=tuple(window),
+        stride=tuple(ph.stride for ph in live[0]),
+        padding=tuple(pads),
+        lhs_dilation=(1,) * spec.ndim,
+        rhs_dilation=tuple(ph.dilation for ph in live[0]),
+        flip=False,
+    )
+    return sub, [tuple(sh) for sh in shifts], tuple(window)
+
+
+def _merged_form(spec: ConvSpec):
+    """``(merged, inner name, inner estimate)`` when running every phase as one
+    convolution (`_merged`) is estimated cheaper than running them apart, else None."""
+    _, phases = _phase_specs(spec)
+    merged = _merged(spec, phases)
+    if merged is None:
+        return None
+    name, est = _inner(merged[0])
+    apart = sum(_inner(sub)[1].seconds for _, sub, _ in phases if sub is not None)
+    return (merged, name, est) if est.seconds < apart else None
+
+
 def supports(spec: ConvSpec) -> str | None:
     if all(ld == 1 for ld in spec.lhs_dilation):
         return "the input is not dilated (lhs_dilation is 1), so there are no phases to split"
@@ -134,12 +202,16 @@ def _inner(sub: ConvSpec):
 def cost(spec: ConvSpec) -> Cost:
     c = CONSTANTS
     _, phases = _phase_specs(spec)
-    seconds, work = 0.0, 0
-    for _, sub, _ in phases:
-        if sub is not None:
-            _, inner = _inner(sub)
-            seconds += inner.seconds
-            work = max(work, inner.workspace)
+    form = _merged_form(spec)
+    if form is not None:
+        seconds, work = form[2].seconds, form[2].workspace
+    else:
+        seconds, work = 0.0, 0
+        for _, sub, _ in phases:
+            if sub is not None:
+                _, inner = _inner(sub)
+                seconds += inner.seconds
+                work = max(work, inner.workspace)
     y_bytes = compute_itemsize(spec) * math.prod(spec.y_shape)
     seconds += c["launch_seconds"] * 2 + 2 * y_bytes / c["stream_bytes"]
     # the phase outputs, stacked and interleaved, and the sub-kernels, next to the largest
@@ -155,20 +227,38 @@ def run(x, w, spec: ConvSpec, precision=None):
     periods = [period for period, _ in plan]
     qmax = [-(-o // period) for o, period in zip(spec.out_size, periods)]
     n, g, co = spec.batch, spec.groups, spec.out_channels
+
+    def sub_kernel(dims):
+        index = tuple(
+            slice(ph.tap0, ph.tap0 + (ph.ntaps - 1) * _tap_step(spec, i) + 1, _tap_step(spec, i))
+            for i, ph in enumerate(dims)
+        )
+        return w[(slice(None),) * 3 + index]
+
+    form = _merged_form(spec)
+    outputs = {}
+    if form is not None:  # every phase's sub-kernel shifted into the common window
+        (sub, shifts, window), name, _ = form
+        live = [(combo, dims) for combo, s, dims in phases if s is not None]
+        kernels = [
+            jnp.pad(sub_kernel(dims), [(0, 0)] * 3 + [
+                (sh, k - sh - ph.ntaps) for sh, k, ph in zip(shift, window, dims)])
+            for (_, dims), shift in zip(live, shifts)
+        ]
+        y = REGISTRY[name].run(x, jnp.concatenate(kernels, axis=1), sub, precision)
+        y = y.reshape(n, g, len(live), co, *sub.out_size)
+        for k, (combo, dims) in enumerate(live):
+            outputs[combo] = y[(slice(None), slice(None), k, slice(None)) + tuple(
+                slice(0, ph.count) for ph in dims)]
     blocks = {}
     for combo, sub, dims in phases:
         shape = (n, g, co, *(ph.count for ph in dims))
         if sub is None:
             y = jnp.zeros(shape, x.dtype)
+        elif combo in outputs:
+            y = outputs[combo]
         else:
-            index = tuple(
-                slice(ph.tap0, ph.tap0 + (ph.ntaps - 1) * _tap_step(spec, i) + 1,
-                      _tap_step(spec, i))
-                for i, ph in enumerate(dims)
-            )
-            wsub = w[(slice(None),) * 3 + index]
-            name, _ = _inner(sub)
-            y = REGISTRY[name].run(x, wsub, sub, precision)
+            y = REGISTRY[_inner(sub)[0]].run(x, sub_kernel(dims), sub, precision)
         pads = [(0, 0)] * 3 + [(0, q - ph.count) for q, ph in zip(qmax, dims)]
         blocks[combo] = jnp.pad(y, pads) if any(p[1] for p in pads) else y
     zero = jnp.zeros((n, g, co, *qmax), x.dtype)
@@ -193,6 +283,10 @@ def _tap_step(spec: ConvSpec, i: int) -> int:
 def detail(spec: ConvSpec) -> str:
     """A few words on how ``spec`` would run (for `jconv.explain`)."""
     _, phases = _phase_specs(spec)
+    form = _merged_form(spec)
+    if form is not None:
+        live = sum(sub is not None for _, sub, _ in phases)
+        return f"{len(phases)} phases merged into one convolution ({form[1]}, {live} x the channels)"
     names = [_inner(sub)[0] for _, sub, _ in phases if sub is not None]
     counts = {n: names.count(n) for n in dict.fromkeys(names)}
     inner = ", ".join(f"{n} x{k}" for n, k in counts.items())
