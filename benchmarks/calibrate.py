@@ -241,6 +241,9 @@ CALIBRATION_SET = [
     ("conv_transpose", (4, 64, 12, 12), (64, 32, 4, 4), dict(stride=2, padding=1), "float32"),
     ("conv_transpose", (8, 64, 24, 24), (64, 32, 3, 3),
      dict(stride=2, padding=1, output_padding=1), "float32"),
+    ("conv", (8, 128, 28, 28), (256, 128, 3, 3), dict(stride=2, padding=1), "float32"),
+    ("conv_transpose", (4, 256, 8, 8), (256, 128, 4, 4), dict(stride=2, padding=1), "float32"),
+    ("conv_transpose", (8, 64, 32, 32), (64, 32, 4, 4), dict(stride=2, padding=1), "float32"),
     ("signal", (2, 16384), (1, 512), {}, "float32"),
     ("conv", (2, 16, 24, 24), (16, 16, 3, 3), dict(padding=1), "int32"),
 ]
