@@ -179,6 +179,7 @@ MERGEABLE = [  # kernel gradients of transposed convolutions: long sub-kernels
     ((2, 3, 5, 6), (3, 2, 4, 4), dict(stride=2, padding=1)),
     ((2, 3, 5, 6), (3, 2, 3, 3), dict(stride=2, padding=1, output_padding=1)),  # uneven
     ((2, 2, 7), (2, 3, 5), dict(stride=3, padding=2)),
+    ((2, 4, 4, 5), (4, 1, 4, 3), dict(stride=(2, 3), padding=((1, 2), (0, 1)), groups=2)),
 ]
 
 
