@@ -90,13 +90,17 @@ def _plan(spec: ConvSpec):
     ]
 
 
+def _padding(n: int, count: int, stride: int, ntaps: int, dilation: int, lo: int):
+    """``(lo, hi)`` around ``n`` samples for exactly ``count`` outputs of a window of
+    ``ntaps`` taps (dilated by ``dilation``) at ``stride``; negative values crop."""
+    extent = (count - 1) * stride + (ntaps - 1) * dilation + 1
+    return (lo, extent - n - lo)
+
+
 def _sub_spec(spec: ConvSpec, phases: tuple[_DimPhase, ...]) -> ConvSpec:
     """The undilated convolution computing one phase (all its dims non-empty)."""
-    pads = []
-    for n, ph in zip(spec.in_size, phases):
-        extent = (ph.count - 1) * ph.stride + (ph.ntaps - 1) * ph.dilation + 1
-        lo = -ph.offset
-        pads.append((lo, extent - n - lo))
+    pads = [_padding(n, ph.count, ph.stride, ph.ntaps, ph.dilation, -ph.offset)
+            for n, ph in zip(spec.in_size, phases)]
     return dataclasses.replace(
         spec,
         in_size=spec.in_size,
@@ -153,11 +157,11 @@ def _merged(spec: ConvSpec, phases):
     useful = sum(math.prod(ph.ntaps for ph in dims) for dims in live)
     if len(live) * math.prod(window) > MERGE_WASTE * useful:
         return None
-    counts = [max(dims[i].count for dims in live) for i in range(spec.ndim)]
-    pads = []
-    for i, (n, lo) in enumerate(zip(spec.in_size, lows)):
-        extent = (counts[i] - 1) * live[0][i].stride + (window[i] - 1) * live[0][i].dilation + 1
-        pads.append((lo, extent - n - lo))
+    pads = [
+        _padding(n, max(dims[i].count for dims in live), live[0][i].stride, window[i],
+                 live[0][i].dilation, lows[i])
+        for i, n in enumerate(spec.in_size)
+    ]
     sub = dataclasses.replace(
         spec,
         out_channels=len(live) * spec.out_channels,
