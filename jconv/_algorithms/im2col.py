@@ -30,10 +30,10 @@ from ._common import (
     effective_kernel,
     fault_seconds,
     forward_shaped,
-    loop_slicer,
     map_chunks,
     relayout_bytes,
     saturation,
+    sum_chunks,
 )
 
 MAX_SLICES = 2048  # windows taken, summed over the spatial dims (unrolled at trace time)
@@ -233,17 +233,14 @@ def run(x, w, spec: ConvSpec, precision=None):
     else:
         sub = dataclasses.replace(spec, in_channels=nc)
         steps = ci // nc
-        # each step slices its columns of the kernel matrix as it lies (a kernel laid out
-        # once for slicing rows would be a loop operand re-laid out and then copied)
-        read = loop_slicer(x, 2)
-
-        def step(i, acc):
-            wc = lax.dynamic_slice_in_dim(wm, i * nc * taps, nc * taps, axis=2)
-            return acc + _by_positions_product(dilate_and_pad(read(i * nc, nc), sub),
-                                               wc, sub, precision)
-
-        y = lax.fori_loop(0, steps, step,
-                          jnp.zeros((g, n * math.prod(spec.out_size), co), w.dtype))
+        # each step reads its input channels and its columns of the kernel matrix where
+        # they lie (a kernel laid out once for slicing rows would be a loop operand
+        # re-laid out and then copied)
+        y = sum_chunks(
+            lambda xw: _by_positions_product(dilate_and_pad(xw[0], sub), xw[1], sub, precision),
+            (x.reshape(n, g, steps, nc, *spec.in_size), wm.reshape(g, co, steps, nc * taps)),
+            jnp.zeros((g, n * math.prod(spec.out_size), co), w.dtype), ways=1, axis=2,
+        )
     y = y.reshape(g, n, -1, co)
     return jnp.transpose(y, (1, 0, 3, 2)).reshape(spec.y_shape)
 

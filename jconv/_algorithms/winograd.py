@@ -367,6 +367,11 @@ def _tiles(x, w, spec: ConvSpec, dims, precision):
     return y
 
 
+def _smallest_divisor(n: int, least: int) -> int:
+    """The smallest divisor of ``n`` that is at least ``least`` (``n`` if none is)."""
+    return min((k for k in range(least, n + 1) if n % k == 0), default=n)
+
+
 def _largest_divisor(n: int, limit: float) -> int:
     """The largest divisor of ``n`` that is at most ``max(limit, 1)``."""
     best = 1
@@ -403,13 +408,13 @@ def _chunking(spec: ConvSpec) -> tuple[str, int]:
         per = (v + u) / ci
         kc = _largest_divisor(ci, CHUNK_BYTES / per)
         if CC == 1 and kc < min(DEPTH_MIN, ci):  # a small kernel, many channels
-            kc = min(k for k in range(DEPTH_MIN, ci + 1) if ci % k == 0) if DEPTH_MIN <= ci else ci
+            kc = _smallest_divisor(ci, DEPTH_MIN)
         return ("channels", kc)
     per_n = (v + mt) / n
     nb = _largest_divisor(n, CHUNK_BYTES / per_n)
     need = -(-ROWS_MIN // TT)  # batch elements for GEMMs of at least ROWS_MIN rows
     if nb < need:
-        nb = min(k for k in range(need, n + 1) if n % k == 0) if need <= n else n
+        nb = _smallest_divisor(n, need)
     if nb == 1 and per_n > 2 * CHUNK_BYTES and dims[0].T > 1 and dims[0].C == 1:
         row_tiles = TT // dims[0].T  # GEMM rows per row of tiles
         tr = max(int(CHUNK_BYTES / (per_n / dims[0].T)), -(-ROWS_MIN // row_tiles), 1)
