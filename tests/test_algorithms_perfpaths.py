@@ -24,7 +24,7 @@ import jconv
 from jconv._algorithms import REGISTRY, polyphase, taps
 from jconv._spec import ConvSpec
 
-OURS = ("taps", "im2col", "polyphase")
+OURS = ("taps", "im2col", "col2im", "polyphase")
 rng = np.random.default_rng(7)
 
 
@@ -99,12 +99,13 @@ def test_canonical_spec_every_pass(spec, dtype):
         x, w = operands(s, dtype)
         ref = spec_ref(x, w, s)
         # these specs are small: taps and im2col run all of them; polyphase runs exactly
-        # those with a dilated input
-        dilated = any(ld > 1 for ld in s.lhs_dilation)
-        expected += len(OURS) - (not dilated)
+        # those with a dilated input, col2im those at stride 1
+        unsupported = {"polyphase": all(ld == 1 for ld in s.lhs_dilation),
+                       "col2im": any(st_ > 1 for st_ in s.stride)}
+        expected += len(OURS) - sum(unsupported.values())
         for name in OURS:
             refused = REGISTRY[name].supports(s) is not None
-            assert refused == (name == "polyphase" and not dilated), (name, s)
+            assert refused == unsupported.get(name, False), (name, s)
             if refused:
                 continue
             compared += 1
@@ -114,7 +115,7 @@ def test_canonical_spec_every_pass(spec, dtype):
                 np.testing.assert_array_equal(np.asarray(y), ref, err_msg=f"{name} {s}")
             else:
                 close(y, ref)
-    assert compared == expected >= 2 * len(OURS)
+    assert compared == expected >= 2 * len(OURS) - 2
 
 
 def _spec(**kw):
@@ -266,15 +267,23 @@ def test_public_functions_forced(xs, ws, kw, dtype):
     )
     # polyphase needs a dilated input: the input gradient and the transposed convolution
     # of a strided layer have one; nothing else is refused for these small layers
-    refused = {("polyphase", "forward"), ("polyphase", "kernel_grad")}
+    refused = {("polyphase", "forward"): "the input is not dilated",
+               ("polyphase", "kernel_grad"): "the input is not dilated"}
     if all(s == 1 for s in st_):
-        refused |= {("polyphase", "input_grad"), ("polyphase", "transpose")}
+        refused |= {("polyphase", "input_grad"): "the input is not dilated",
+                    ("polyphase", "transpose"): "the input is not dilated"}
+    # col2im scatters at stride 1: the forward pass has the layer's stride, the kernel
+    # gradient its dilation as stride
+    if any(s > 1 for s in st_):
+        refused[("col2im", "forward")] = "the stride is"
+    if any(d > 1 for d in dl):
+        refused[("col2im", "kernel_grad")] = "the stride is"
     compared = 0
     for name in OURS:
         for role, ref, call in calls:
             if (name, role) in refused:
                 with pytest.raises(ValueError, match=rf"algorithm={name!r} cannot compute the "
-                                   r".* pass: the input is not dilated"):
+                                   rf".* pass: {refused[name, role]}"):
                     call(name)
                 continue
             check(np.asarray(call(name)), ref)

@@ -37,13 +37,13 @@ class Algorithm(NamedTuple):
 
 
 def _registry() -> dict[str, Algorithm]:
-    from . import fft, im2col, polyphase, taps, winograd, xla
+    from . import col2im, fft, im2col, polyphase, taps, winograd, xla
 
     return {
         alg.name: alg
         for alg in (
-            xla.ALGORITHM, taps.ALGORITHM, im2col.ALGORITHM, polyphase.ALGORITHM, fft.ALGORITHM,
-            winograd.ALGORITHM,
+            xla.ALGORITHM, taps.ALGORITHM, im2col.ALGORITHM, col2im.ALGORITHM,
+            polyphase.ALGORITHM, fft.ALGORITHM, winograd.ALGORITHM,
         )
     }
 

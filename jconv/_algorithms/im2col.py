@@ -10,6 +10,16 @@ taps (one strided window of the whole output per tap) or the output positions (o
 of the whole kernel per position, the shape of the kernel-gradient pass, whose "kernel"
 is the output cotangent). The workspace is twice their bytes (the stacked windows and
 the reshaped matrix) and the re-laid operands. Exact for integers.
+
+A kernel-gradient-shaped spec whose input is dilated (the kernel gradient of a transposed
+convolution) would unfold the inserted zeros too. At stride 1 and kernel dilation 1,
+output ``p`` meets sample ``i`` through tap ``t = ld i + lo - p``: with ``p' = O - 1 - p``,
+
+    y[n, g, o, O - 1 - p'] = sum_{c, i} we[g, o, c, p' + ld i] x[n, g, c, i],
+
+``we`` the kernel padded by ``O - 1 - lo`` below and ``O - 1 - hi`` above. That is a
+convolution of the kernel (the input now) by the undilated input (the kernel now,
+dilated by ``ld``) without a single zero product; it runs unfolded as above (`_swapped`).
 """
 
 from __future__ import annotations
@@ -39,6 +49,29 @@ from ._common import (
 MAX_SLICES = 2048  # windows taken, summed over the spatial dims (unrolled at trace time)
 
 
+def _swapped(spec: ConvSpec) -> ConvSpec | None:
+    """The spec with input and kernel exchanged (see the module docstring), for a
+    kernel-gradient-shaped spec of a dilated input at stride 1 and kernel dilation 1;
+    None for every other spec."""
+    if (
+        forward_shaped(spec) or all(ld == 1 for ld in spec.lhs_dilation)
+        or any(s != 1 for s in spec.stride) or any(d != 1 for d in spec.rhs_dilation)
+    ):
+        return None
+    nd = spec.ndim
+    return dataclasses.replace(
+        spec,
+        batch=spec.out_channels,
+        out_channels=spec.batch,
+        in_size=spec.kernel_size,
+        kernel_size=spec.in_size,
+        padding=tuple((o - 1 - lo, o - 1 - hi) for o, (lo, hi) in zip(spec.out_size, spec.padding)),
+        lhs_dilation=(1,) * nd,
+        rhs_dilation=spec.lhs_dilation,
+        flip=False,
+    )
+
+
 def _by_taps(spec: ConvSpec) -> bool:
     """Unfold by kernel taps when they are the shorter side, else by output positions."""
     return forward_shaped(spec)
@@ -50,6 +83,7 @@ def _slices(spec: ConvSpec) -> int:
 
 
 def supports(spec: ConvSpec) -> str | None:
+    spec = _swapped(spec) or spec
     n = _slices(spec)
     if n > MAX_SLICES:
         return (
@@ -96,6 +130,9 @@ def workspace(spec: ConvSpec) -> int:
 
 
 def cost(spec: ConvSpec) -> Cost:
+    swapped = _swapped(spec)
+    if swapped is not None:
+        return cost(swapped)
     c = CONSTANTS
     item = compute_itemsize(spec)
     nc = _chunk(spec)
@@ -131,6 +168,9 @@ def cost(spec: ConvSpec) -> Cost:
 
 def detail(spec: ConvSpec) -> str:
     """A few words on how ``spec`` would run (for `jconv.explain`)."""
+    swapped = _swapped(spec)
+    if swapped is not None:
+        return detail(swapped) + ", input and kernel exchanged (no products with zeros)"
     by_taps = _by_taps(spec)
     total = spec.batch if by_taps else spec.in_channels
     steps = total // _chunk(spec)
@@ -211,6 +251,10 @@ def _by_positions_product(xe, wm, spec: ConvSpec, precision):
 
 def run(x, w, spec: ConvSpec, precision=None):
     w = effective_kernel(w, spec)
+    swapped = _swapped(spec)
+    if swapped is not None:  # (Co, G, N, *O), the outputs in reverse order
+        y = run(jnp.moveaxis(w, 1, 0), jnp.moveaxis(x, 0, 1), swapped, precision)
+        return jnp.swapaxes(lax.rev(y, tuple(range(3, y.ndim))), 0, 2)
     g, co, ci = w.shape[:3]
     n = spec.batch
     nc = _chunk(spec)
