@@ -94,6 +94,8 @@ def cost(spec: ConvSpec) -> Cost:
         * saturation(k, c["matmul_half"])
         * saturation(n, c["matmul_half"])
     )
+    if spec.groups > 1:  # one product per group, batched: XLA runs that on one core
+        rate /= c["xla_parallel_speedup"]
     z_bytes = _products_bytes(spec)
     y_bytes = item * math.prod(spec.y_shape)
     x_bytes = item * math.prod(spec.x_shape)
