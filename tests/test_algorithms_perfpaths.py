@@ -213,6 +213,78 @@ def test_polyphase_keeps_short_phases_apart():
     assert polyphase._merged(spec.kernel_grad(), polyphase._phase_specs(spec.kernel_grad())[1])
 
 
+SCATTERED = [  # col2im: stride 1, any input and kernel dilation, padding or crop
+    _spec(lhs_dilation=(2, 2), kernel_size=(4, 4), padding=((2, 2), (2, 2))),  # transposed
+    _spec(lhs_dilation=(3, 1), rhs_dilation=(2, 1), padding=((-1, 4), (0, -1)), flip=True),
+    _spec(groups=2, in_channels=3, out_channels=2, lhs_dilation=(2, 3), kernel_size=(3, 2)),
+    _spec(in_size=(4, 5, 3), kernel_size=(2, 3, 2), stride=(1, 1, 1), lhs_dilation=(2, 1, 2),
+          rhs_dilation=(1, 1, 1), padding=((1, 1), (2, 0), (1, 2))),
+    _spec(in_size=(9,), kernel_size=(3,), stride=(1,), lhs_dilation=(1,), rhs_dilation=(1,),
+          padding=((1, 1),)),  # an undilated input: one phase
+    _spec(lhs_dilation=(2, 2), kernel_size=(1, 1), padding=((0, 0), (0, 0))),  # zero phases
+    _spec(lhs_dilation=(2, 2), kernel_size=(3, 3), padding=((-6, 1), (0, -5))),  # taps crop
+    # a tap whose products meet one output: the first (the last sample), or the last
+    _spec(in_size=(5,), kernel_size=(3,), stride=(1,), lhs_dilation=(2,), rhs_dilation=(1,),
+          padding=((-8, 3),)),
+    _spec(in_size=(5,), kernel_size=(3,), stride=(1,), lhs_dilation=(2,), rhs_dilation=(1,),
+          padding=((3, -8),)),
+]
+
+
+@pytest.mark.parametrize("spec", SCATTERED)
+@pytest.mark.parametrize("dtype", ["float64", "int32"])
+def test_col2im_scatters_every_product(spec, dtype):
+    """Every tap's products land on the outputs of their phase, shifted (or cropped)."""
+    from jconv._algorithms import col2im
+
+    spec = dataclasses.replace(spec, dtype=dtype)
+    assert col2im.supports(spec) is None
+    x, w = operands(spec, dtype)
+    y = run_forced("col2im", jnp.asarray(x), jnp.asarray(w), spec)
+    if dtype == "int32":
+        np.testing.assert_array_equal(np.asarray(y), spec_ref(x, w, spec))
+    else:
+        close(y, spec_ref(x, w, spec))
+
+
+def test_col2im_refuses_stride():
+    with pytest.raises(ValueError, match=r"algorithm='col2im' cannot compute the forward pass: "
+                       r"the stride is \(2, 2\)"):
+        jconv.conv(jnp.ones((1, 2, 6, 6)), jnp.ones((2, 2, 3, 3)), stride=2, algorithm="col2im")
+
+
+EXCHANGED = [  # kernel gradients of transposed convolutions: dilated input, long kernel
+    ((2, 3, 5, 6), (3, 2, 4, 4), dict(stride=2, padding=1)),
+    ((2, 3, 5, 6), (3, 2, 3, 3), dict(stride=2, padding=1, output_padding=1)),
+    ((2, 2, 7), (2, 3, 5), dict(stride=3, padding=2)),
+    ((1, 4, 4, 5), (4, 1, 4, 3), dict(stride=(2, 3), padding=((1, 2), (0, 1)), groups=2)),
+    ((2, 2, 3, 4, 3), (2, 2, 2, 3, 3), dict(stride=(2, 1, 2), padding=1)),
+]
+
+
+@pytest.mark.parametrize("xs,ws,kw", EXCHANGED)
+@pytest.mark.parametrize("dtype", ["float64", "int32"])
+def test_im2col_exchanges_input_and_kernel(xs, ws, kw, dtype):
+    """A dilated input's kernel gradient runs as the undilated convolution of the kernel
+    by the input: the same outputs, without a product with an inserted zero."""
+    from jconv._algorithms import im2col
+    from jconv._spec import conv_transpose_layer
+
+    spec = conv_transpose_layer("t", xs, ws, dtype, **kw).spec.kernel_grad()
+    swapped = im2col._swapped(spec)
+    assert swapped is not None and swapped.out_size == spec.out_size
+    assert all(ld == 1 for ld in swapped.lhs_dilation)
+    assert swapped.macs < spec.macs  # about 1 / ld of the products per dim
+    x, w = operands(spec, dtype)
+    y = run_forced("im2col", jnp.asarray(x), jnp.asarray(w), spec)
+    if dtype == "int32":
+        np.testing.assert_array_equal(np.asarray(y), spec_ref(x, w, spec))
+    else:
+        close(y, spec_ref(x, w, spec))
+    # the forward pass of the same layer is forward-shaped: unfolded as it is
+    assert im2col._swapped(conv_transpose_layer("t", xs, ws, dtype, **kw).spec) is None
+
+
 def test_polyphase_refuses_undilated():
     with pytest.raises(
         ValueError,
