@@ -67,6 +67,16 @@ def run_forced(name, x, w, spec):
     return jax.jit(lambda a, b: REGISTRY[name].run(a, b, spec, None))(x, w)
 
 
+def check_forced(name, spec: ConvSpec, dtype):
+    """``name`` on random operands of ``spec``: exact for integers, else to ~1e-10."""
+    x, w = operands(spec, dtype)
+    y = run_forced(name, jnp.asarray(x), jnp.asarray(w), spec)
+    if np.dtype(dtype).kind == "i":
+        np.testing.assert_array_equal(np.asarray(y), spec_ref(x, w, spec))
+    else:
+        close(y, spec_ref(x, w, spec))
+
+
 @st.composite
 def specs(draw):
     nd = draw(st.integers(1, 2))
@@ -239,12 +249,7 @@ def test_col2im_scatters_every_product(spec, dtype):
 
     spec = dataclasses.replace(spec, dtype=dtype)
     assert col2im.supports(spec) is None
-    x, w = operands(spec, dtype)
-    y = run_forced("col2im", jnp.asarray(x), jnp.asarray(w), spec)
-    if dtype == "int32":
-        np.testing.assert_array_equal(np.asarray(y), spec_ref(x, w, spec))
-    else:
-        close(y, spec_ref(x, w, spec))
+    check_forced("col2im", spec, dtype)
 
 
 def test_col2im_refuses_stride():
@@ -275,12 +280,7 @@ def test_im2col_exchanges_input_and_kernel(xs, ws, kw, dtype):
     assert swapped is not None and swapped.out_size == spec.out_size
     assert all(ld == 1 for ld in swapped.lhs_dilation)
     assert swapped.macs < spec.macs  # about 1 / ld of the products per dim
-    x, w = operands(spec, dtype)
-    y = run_forced("im2col", jnp.asarray(x), jnp.asarray(w), spec)
-    if dtype == "int32":
-        np.testing.assert_array_equal(np.asarray(y), spec_ref(x, w, spec))
-    else:
-        close(y, spec_ref(x, w, spec))
+    check_forced("im2col", spec, dtype)
     # the forward pass of the same layer is forward-shaped: unfolded as it is
     assert im2col._swapped(conv_transpose_layer("t", xs, ws, dtype, **kw).spec) is None
 
