@@ -252,6 +252,19 @@ def test_col2im_scatters_every_product(spec, dtype):
     check_forced("col2im", spec, dtype)
 
 
+@pytest.mark.parametrize("dtype", ["float64", "int32"])
+def test_col2im_in_steps(monkeypatch, dtype):
+    """A batch whose products exceed the step budget runs a few images at a time."""
+    from jconv._algorithms import col2im
+
+    spec = _spec(batch=6, groups=2, lhs_dilation=(2, 2), kernel_size=(4, 3), flip=True,
+                 padding=((2, 1), (1, 2)), dtype=dtype)
+    monkeypatch.setattr(col2im, "CHUNK_BYTES", 2 * col2im._products_bytes(spec) // 6)
+    assert col2im._chunk(spec) == 2
+    assert "in 3 steps" in col2im.detail(spec)
+    check_forced("col2im", spec, dtype)
+
+
 def test_col2im_refuses_stride():
     with pytest.raises(ValueError, match=r"algorithm='col2im' cannot compute the forward pass: "
                        r"the stride is \(2, 2\)"):
