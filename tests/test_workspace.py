@@ -30,6 +30,9 @@ SPECS = {
     "transposed": ConvSpec(4, 1, 32, 16, (20, 20), (4, 4), (1, 1), ((2, 2),) * 2, (2, 2),
                            (1, 1), True),
     "1-d": ConvSpec(4, 1, 32, 32, (2048,), (9,), (1,), ((4, 4),), (1,), (1,)),
+    # col2im in steps: 32 MiB of products (16 taps x 32 channels x 64 images of 16 x 16)
+    "transposed, large batch": ConvSpec(64, 1, 64, 32, (16, 16), (4, 4), (1, 1),
+                                        ((2, 2),) * 2, (2, 2), (1, 1), True),
     "3-d": ConvSpec(1, 1, 16, 16, (12, 16, 16), (3, 3, 3), (1, 1, 1), ((1, 1),) * 3,
                     (1, 1, 1), (1, 1, 1)),
 }
