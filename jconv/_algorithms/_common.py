@@ -83,6 +83,16 @@ def fault_seconds(workspace: float) -> float:
     return max(over, 0.0) / CONSTANTS["fault_bytes"]
 
 
+def largest_divisor(n: int, limit: float) -> int:
+    """The largest divisor of ``n`` that is at most ``max(limit, 1)``: how many items a
+    step of a chunked loop takes when ``limit`` of them fit its budget."""
+    best = 1
+    for k in range(1, n + 1):
+        if n % k == 0 and k <= limit:
+            best = k
+    return best
+
+
 def saturation(size: float, half: float) -> float:
     """``size / (size + half)``: the efficiency of a loop of ``size`` with overhead ``half``."""
     return size / (size + half)

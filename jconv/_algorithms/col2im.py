@@ -36,6 +36,7 @@ from ._common import (
     dtype_factor,
     effective_kernel,
     fault_seconds,
+    largest_divisor,
     map_chunks,
     relayout_bytes,
     saturation,
@@ -92,10 +93,7 @@ def _chunk(spec: ConvSpec) -> int:
     """Images per step: the largest divisor of the batch whose products fit
     `CHUNK_BYTES` (one image when none does)."""
     per_image = _products_bytes(spec) // max(spec.batch, 1)
-    return max(
-        (k for k in range(1, spec.batch + 1) if spec.batch % k == 0 and k * per_image <= CHUNK_BYTES),
-        default=1,
-    )
+    return largest_divisor(spec.batch, CHUNK_BYTES / per_image if per_image else spec.batch)
 
 
 def cost(spec: ConvSpec) -> Cost:

@@ -40,6 +40,7 @@ from ._common import (
     effective_kernel,
     fault_seconds,
     forward_shaped,
+    largest_divisor,
     map_chunks,
     relayout_bytes,
     saturation,
@@ -104,11 +105,7 @@ def _chunk(spec: ConvSpec) -> int:
     """
     total = spec.batch if _by_taps(spec) else spec.in_channels
     per_item = workspace(spec) // max(total, 1)
-    best = 1
-    for nc in range(1, total + 1):
-        if total % nc == 0 and nc * per_item <= CHUNK_BYTES:
-            best = nc
-    return best
+    return largest_divisor(total, CHUNK_BYTES / per_item if per_item else total)
 
 
 def _is_view(spec: ConvSpec) -> bool:

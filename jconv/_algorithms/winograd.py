@@ -49,6 +49,7 @@ from ._common import (
     STREAM_BYTES,
     compute_itemsize,
     effective_kernel,
+    largest_divisor,
     map_chunks,
     relayout_bytes,
     sum_chunks,
@@ -372,15 +373,6 @@ def _smallest_divisor(n: int, least: int) -> int:
     return min((k for k in range(least, n + 1) if n % k == 0), default=n)
 
 
-def _largest_divisor(n: int, limit: float) -> int:
-    """The largest divisor of ``n`` that is at most ``max(limit, 1)``."""
-    best = 1
-    for k in range(1, n + 1):
-        if n % k == 0 and k <= limit:
-            best = k
-    return best
-
-
 @functools.lru_cache(maxsize=512)
 def _chunking(spec: ConvSpec) -> tuple[str, int]:
     """How to cut the work: ``("batch", nb)``, ``("channels", kc)`` or ``("rows", tr)``.
@@ -406,12 +398,12 @@ def _chunking(spec: ConvSpec) -> tuple[str, int]:
     if 2 * u > v + mt and ci > 1:  # the kernel tiles weigh as much: a kernel gradient,
         # or a small kernel over small images with many channels
         per = (v + u) / ci
-        kc = _largest_divisor(ci, CHUNK_BYTES / per)
+        kc = largest_divisor(ci, CHUNK_BYTES / per)
         if CC == 1 and kc < min(DEPTH_MIN, ci):  # a small kernel, many channels
             kc = _smallest_divisor(ci, DEPTH_MIN)
         return ("channels", kc)
     per_n = (v + mt) / n
-    nb = _largest_divisor(n, CHUNK_BYTES / per_n)
+    nb = largest_divisor(n, CHUNK_BYTES / per_n)
     need = -(-ROWS_MIN // TT)  # batch elements for GEMMs of at least ROWS_MIN rows
     if nb < need:
         nb = _smallest_divisor(n, need)
