@@ -22,9 +22,11 @@ on the machine inflates it as little as possible):
   process), every algorithm runs the three passes of a set of typical convolutions
   (`CALIBRATION_SET`, deliberately not the benchmark's shapes) and its estimates are
   scaled by the median ratio of measured to estimated time, which absorbs what its model
-  leaves out: per form for ``taps`` and ``im2col``; for the others per kernel class
+  leaves out: per form for ``taps`` (the fused form split at few channels) and
+  ``im2col``; for the others per kernel class
   (pointwise, small, large) where there are enough samples, times a factor per number of
-  spatial dims where that differs by more than 25%. The selector multiplies each
+  spatial dims and one for few channels per group where those differ by more than 25%
+  (polyphase: its own scale, and one for few channels). The selector multiplies each
   estimate by its scale.
 
 The results are written to ``jconv/_algorithms/_calibration.py``, which the cost
@@ -54,6 +56,7 @@ sys.path.insert(0, str(ROOT))
 
 from jconv._algorithms import REGISTRY  # noqa: E402
 from jconv._algorithms import _calibration as calibration  # noqa: E402
+from jconv._algorithms._common import few_channels  # noqa: E402
 from jconv._select import kernel_class  # noqa: E402
 from jconv._spec import ConvSpec  # noqa: E402
 
@@ -242,6 +245,10 @@ CALIBRATION_SET = [
     ("conv_transpose", (8, 64, 24, 24), (64, 32, 3, 3),
      dict(stride=2, padding=1, output_padding=1), "float32"),
     ("conv", (8, 128, 28, 28), (256, 128, 3, 3), dict(stride=2, padding=1), "float32"),
+    ("conv", (4, 96, 32, 32), (96, 4, 3, 3), dict(stride=2, padding=1, groups=24), "float32"),
+    ("conv", (4, 48, 48, 48), (48, 1, 3, 3), dict(stride=2, padding=1, groups=48), "float32"),
+    ("conv_transpose", (4, 32, 24, 24), (32, 4, 4, 4), dict(stride=2, padding=1, groups=8),
+     "float32"),
     ("conv_transpose", (4, 256, 8, 8), (256, 128, 4, 4), dict(stride=2, padding=1), "float32"),
     ("conv_transpose", (8, 64, 32, 32), (64, 32, 4, 4), dict(stride=2, padding=1), "float32"),
     ("signal", (2, 16384), (1, 512), {}, "float32"),
@@ -278,7 +285,7 @@ def _variants(s):
             continue  # polyphase's estimate is its phases' calibrated estimates
         if name == "taps":
             for form, c in taps._mode_costs(s).items():
-                out.append((f"scale_taps_{form}", c.seconds, name,
+                out.append((taps.scale_key(s, form), c.seconds, name,
                             lambda a, b, sp, p, form=form: taps.run_form(form, a, b, sp)))
         elif name == "im2col":
             key = "scale_im2col_taps" if im2col._by_taps(s) else "scale_im2col_positions"
@@ -293,7 +300,7 @@ def fit_scales(verbose=True) -> dict:
     for k in [k for k in calibration.CONSTANTS if k.startswith("scale_")]:
         del calibration.CONSTANTS[k]  # fit against the unscaled models
     ratios: dict[str, list[float]] = {}
-    samples = []  # (key, kernel class, ndim, ratio) of the algorithms without forms
+    samples = []  # (key, kernel class, ndim, few channels, ratio): algorithms without forms
     for label, s in calibration_specs():
         variants = _variants(s)
         best = min(v[1] for v in variants)
@@ -305,37 +312,55 @@ def fit_scales(verbose=True) -> dict:
             ratios[key].append(t / est)
             if name not in ("taps", "im2col"):
                 ratios.setdefault(f"{key}|{kernel_class(s)}", []).append(t / est)
-                samples.append((key, kernel_class(s), s.ndim, t / est))
+                samples.append((key, kernel_class(s), s.ndim, few_channels(s), t / est))
             if verbose:
                 print(f"  {label:28s} {key:24s} est {est * 1e3:8.2f} ms  "
                       f"measured {t * 1e3:8.2f} ms", flush=True)
     out = _summarise(ratios)
-    # what the kernel class leaves unexplained, per number of spatial dims (XLA's own
-    # convolution, for one, is much better at 1-D than at 3-D)
+    # what the kernel class leaves unexplained: per number of spatial dims (XLA's own
+    # convolution, for one, is much better at 1-D than at 3-D), then for few channels
     for key in {k for k, *_ in samples}:
-        by_dims: dict[int, list[float]] = {}
-        for k, cls, nd, r in samples:
-            if k == key:
-                by_dims.setdefault(nd, []).append(r / out.get(f"{key}_{cls}", out[key]))
-        for nd, rs in by_dims.items():
-            factor = float(np.exp(np.median(np.log(rs))))
-            if len(rs) >= 3 and abs(np.log(factor)) > np.log(1.25):
-                out[f"{key}_{nd}d"] = factor
+        mine = [(cls, nd, few, r / out.get(f"{key}_{cls}", out[key]))
+                for k, cls, nd, few, r in samples if k == key]
+        for dims in {nd for _, nd, _, _ in mine}:
+            factor = _factor([r for _, nd, _, r in mine if nd == dims])
+            if factor:
+                out[f"{key}_{dims}d"] = factor
+        factor = _factor([r / out.get(f"{key}_{nd}d", 1.0) for _, nd, few, r in mine if few])
+        if factor:
+            out[f"{key}_few"] = factor
     # polyphase's estimate is the sum of its phases' scaled estimates: fit its own scale
     # (the interleaving and what the phases lose by being small) with those in place
     calibration.CONSTANTS.update(out)
-    poly = []
+    poly = []  # (few channels, ratio)
     for label, s in calibration_specs():
         alg = REGISTRY["polyphase"]
         if alg.supports(s) is None:
             est, t = alg.cost(s).seconds, time_algorithm("polyphase", s)
-            poly.append(t / est)
+            poly.append((few_channels(s), t / est))
             if verbose:
                 print(f"  {label:28s} {'scale_polyphase':24s} est {est * 1e3:8.2f} ms  "
                       f"measured {t * 1e3:8.2f} ms", flush=True)
     if poly:
-        out["scale_polyphase"] = float(np.exp(np.median(np.log(poly))))
+        many = [r for few, r in poly if not few] or [r for _, r in poly]
+        out["scale_polyphase"] = _geomedian(many)
+        factor = _factor([r / out["scale_polyphase"] for few, r in poly if few])
+        if factor:
+            out["scale_polyphase_few"] = factor
     return out
+
+
+def _geomedian(values) -> float:
+    return float(np.exp(np.median(np.log(values))))
+
+
+def _factor(ratios) -> float | None:
+    """The median of ``ratios`` where it is a correction worth making: at least three
+    samples, and more than 25% away from 1."""
+    if len(ratios) < 3:
+        return None
+    factor = _geomedian(ratios)
+    return factor if abs(np.log(factor)) > np.log(1.25) else None
 
 
 def _summarise(ratios: dict) -> dict:
@@ -343,13 +368,13 @@ def _summarise(ratios: dict) -> dict:
     for key, r in ratios.items():
         if key.startswith("scale_") and "|" in key:
             continue
-        out[key] = float(np.exp(np.median(np.log(r)))) if r else 1.0
+        out[key] = _geomedian(r) if r else 1.0
         # algorithms without forms also get one scale per kernel class, where the
         # calibration set has enough of it
         for cls in ("pointwise", "small", "large"):
             sub = ratios.get(f"{key}|{cls}", [])
             if len(sub) >= 3:
-                out[f"{key}_{cls}"] = float(np.exp(np.median(np.log(sub))))
+                out[f"{key}_{cls}"] = _geomedian(sub)
     return out
 
 

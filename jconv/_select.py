@@ -25,7 +25,7 @@ import numpy as np
 
 from ._algorithms import REGISTRY, Cost
 from ._algorithms._calibration import CONSTANTS
-from ._algorithms._common import operand_bytes
+from ._algorithms._common import few_channels, operand_bytes
 from ._spec import ConvSpec
 
 POLICIES = ("auto", "measure")
@@ -190,15 +190,17 @@ def estimate(name: str, spec: ConvSpec) -> Cost:
     """``REGISTRY[name].cost(spec)`` times the algorithm's calibrated scale.
 
     ``benchmarks/calibrate.py`` fits scales per algorithm and kernel class, and factors
-    per number of spatial dims (median ratios of measured to modelled time over a set of
-    typical convolutions), which absorb what a model leaves out, so that estimates of
-    different algorithms compare fairly. ``taps`` and ``im2col`` scale their forms
-    themselves.
+    per number of spatial dims and for few channels per group (median ratios of measured
+    to modelled time over a set of typical convolutions), which absorb what a model leaves
+    out, so that estimates of different algorithms compare fairly. ``taps`` and
+    ``im2col`` scale their forms themselves.
     """
     c = REGISTRY[name].cost(spec)
     scale = CONSTANTS.get(
         f"scale_{name}_{kernel_class(spec)}", CONSTANTS.get(f"scale_{name}", 1.0)
     ) * CONSTANTS.get(f"scale_{name}_{spec.ndim}d", 1.0)
+    if few_channels(spec):
+        scale *= CONSTANTS.get(f"scale_{name}_few", 1.0)
     return Cost(c.seconds * scale, c.workspace)
 
 

@@ -322,3 +322,41 @@ def test_xla_cost_follows_its_route():
     rate = CONSTANTS["xla_dilated_flops"] * xla.saturation(
         128 * 64, CONSTANTS["xla_dilated_channel_half"])
     assert compute(transposed) == pytest.approx(2 * transposed.macs / 4 / rate, rel=1e-6)
+
+
+def test_few_channel_factor_applies_to_narrow_forward_passes_only(monkeypatch):
+    """A calibrated ``scale_<name>_few`` multiplies the estimate of a forward pass or input
+    gradient with few channels per group, and nothing else: not a dense layer, and not a
+    kernel gradient (whose "channels" are the batch)."""
+    from jconv._algorithms import _calibration
+    from jconv._select import estimate
+
+    depthwise = conv_layer("t", (8, 64, 28, 28), (64, 1, 3, 3), "float32", padding=1,
+                           groups=64).spec
+    dense = conv_layer("t", (8, 64, 28, 28), (64, 64, 3, 3), "float32", padding=1).spec
+    passes = [depthwise, depthwise.input_grad(), depthwise.kernel_grad(), dense]
+    monkeypatch.setitem(_calibration.CONSTANTS, "scale_xla_few", 1.0)
+    before = [estimate("xla", s).seconds for s in passes]
+    monkeypatch.setitem(_calibration.CONSTANTS, "scale_xla_few", 3.0)
+    after = [estimate("xla", s).seconds for s in passes]
+    assert [a / b for a, b in zip(after, before)] == pytest.approx([3.0, 3.0, 1.0, 1.0])
+
+
+@pytest.mark.parametrize("x_shape, w_shape, kw, fast", [
+    ((8, 64, 28, 28), (64, 4, 3, 3), dict(padding=1, groups=16), True),
+    ((8, 64, 28, 28), (64, 1, 3, 3), dict(padding=1, groups=64), True),
+    ((8, 64, 28, 28), (64, 4, 3, 3), dict(padding=1, groups=16, stride=2), False),
+    ((8, 64, 28, 28), (64, 16, 3, 3), dict(padding=1, groups=4), False),
+    ((2, 64, 40, 40), (64, 8, 5, 5), dict(padding=2, groups=8), False),  # 200 terms: a loop
+])
+def test_taps_fused_form_scale_is_split_where_it_runs_fastest(x_shape, w_shape, kw, fast):
+    """The fused form's own scale for few channels holds only where the form is one
+    unrolled pass over contiguous windows: stride 1, undilated, at most 128 terms."""
+    from jconv._algorithms import taps
+
+    spec = conv_layer("t", x_shape, w_shape, "float32", **kw).spec
+    assert taps.scale_key(spec, "fma") == ("scale_taps_fma_few" if fast else "scale_taps_fma")
+    assert taps.scale_key(spec, "dot") == "scale_taps_dot"
+    # the input gradient of a strided layer is input-dilated: never the fast case
+    assert taps.scale_key(spec.input_grad(), "fma") == (
+        "scale_taps_fma_few" if fast and "stride" not in kw else "scale_taps_fma")

@@ -56,6 +56,17 @@ def forward_shaped(spec: ConvSpec) -> bool:
     return math.prod(spec.kernel_size) <= math.prod(spec.out_size)
 
 
+FEW_CHANNELS = 8
+
+
+def few_channels(spec: ConvSpec) -> bool:
+    """A forward pass or input gradient (`forward_shaped`) with at most `FEW_CHANNELS`
+    input channels per group: a depthwise or narrow grouped layer. Loops over so few
+    channel planes run at rates of their own, which the calibration fits separately. (A
+    kernel gradient's "channels" are the batch; its sums run over the positions.)"""
+    return spec.in_channels <= FEW_CHANNELS and forward_shaped(spec)
+
+
 def is_integer(spec: ConvSpec) -> bool:
     return np.dtype(spec.dtype).kind in "iub"
 
