@@ -5,7 +5,7 @@
 For every benchmark case, the three canonical specs (forward, input gradient, kernel
 gradient) are run with every supported algorithm (compiled once, then the median of a
 few calls) and printed next to the estimate the automatic choice compares (the cost
-model times its calibrated scales, `jconv._select.estimate`), the unscaled model, and
+model times its calibrated scale, `jconv._select.candidates`), the raw model, and
 the automatic choice.
 This is how the cost model is checked against the machine.
 """
@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 from cases import BY_NAME, CASES, Case  # noqa: E402
 
 from jconv._algorithms import REGISTRY  # noqa: E402
-from jconv._select import choose, estimate  # noqa: E402
+from jconv._select import choose, refusal  # noqa: E402
 from jconv._spec import conv_layer, conv_transpose_layer, signal_plan  # noqa: E402
 
 
@@ -56,9 +56,9 @@ def time_run(name, spec, reps=5, limit=20.0):
     dtype = np.dtype(spec.dtype)
     x = jax.device_put(rng.standard_normal(spec.x_shape).astype(dtype))
     w = jax.device_put(rng.standard_normal(spec.w_shape).astype(dtype))
-    alg = REGISTRY[name]
+    choice = choose(spec, name)
     t0 = time.perf_counter()
-    f = jax.jit(lambda a, b: alg.run(a, b, spec, None)).lower(x, w).compile()
+    f = jax.jit(lambda a, b: choice.run(a, b, None)).lower(x, w).compile()
     f(x, w).block_until_ready()
     compile_s = time.perf_counter() - t0
     ts = []
@@ -85,14 +85,13 @@ def main(argv=None):
         spec = case_spec(case)
         for role, s in (("forward", spec), ("input_grad", spec.input_grad()),
                         ("kernel_grad", spec.kernel_grad())):
-            chosen = choose(s)
+            chosen = choose(s).name
             print(f"{case.name} {role}: auto -> {chosen}", flush=True)
             for name in names:
-                alg = REGISTRY[name]
-                if alg.supports(s) is not None:
+                if refusal(name, s) is not None:
                     continue
-                est = estimate(name, s).seconds
-                model = alg.cost(s).seconds
+                forced = choose(s, name)
+                est, model = forced.seconds, forced.form.seconds
                 if est > args.max_estimate:
                     print(f"    {name:10s} est {est * 1e3:9.2f} ms  (skipped)")
                     continue

@@ -10,6 +10,7 @@ from ._conv import conv_transpose as conv_transpose
 from ._conv import convolve as convolve
 from ._conv import correlate as correlate
 from ._conv import explain as explain
+from ._select import AlgorithmRefused as AlgorithmRefused
 from ._select import algorithms as algorithms
 from ._select import set_workspace_limit as set_workspace_limit
 
@@ -25,6 +26,7 @@ def __getattr__(name):
     raise AttributeError(f"module 'jconv' has no attribute {name!r}")
 
 __all__ = [
+    "AlgorithmRefused",
     "algorithms",
     "conv",
     "conv_input_grad",

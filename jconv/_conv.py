@@ -8,10 +8,19 @@ import jax
 import jax.numpy as jnp
 
 from ._primitive import conv_core, input_grad_core, kernel_grad_core
-from ._select import Plan, check_algorithm, choose, explain_spec, is_differentiable
+from ._select import (
+    PLATFORMS,
+    Plan,
+    check_algorithm,
+    choose,
+    compiled,
+    explain_spec,
+    is_differentiable,
+)
 from ._spec import (
     ConvLayer,
     check_array,
+    check_choice,
     check_shape,
     check_shape_arg,
     conv_layer,
@@ -95,6 +104,7 @@ def _user_output(y, layer: ConvLayer):
     return jnp.moveaxis(y, 1, -1) if layer.channels_last else y
 
 
+@compiled
 @partial(jax.jit, static_argnames=_STATIC)
 def _layer_forward(x, w, bias, *, layer: ConvLayer, algorithm, precision, fn):
     dtype = jnp.dtype(layer.spec.dtype)
@@ -112,6 +122,7 @@ def _layer_forward(x, w, bias, *, layer: ConvLayer, algorithm, precision, fn):
     return y
 
 
+@compiled
 @partial(jax.jit, static_argnames=_STATIC)
 def _layer_input_grad(ct, w, *, layer: ConvLayer, algorithm, precision, fn):
     dtype = jnp.dtype(layer.spec.dtype)
@@ -123,6 +134,7 @@ def _layer_input_grad(ct, w, *, layer: ConvLayer, algorithm, precision, fn):
     return _user_input(dx, layer)
 
 
+@compiled
 @partial(jax.jit, static_argnames=_STATIC)
 def _layer_kernel_grad(x, ct, *, layer: ConvLayer, algorithm, precision, fn):
     dtype = jnp.dtype(layer.spec.dtype)
@@ -382,6 +394,7 @@ def conv_kernel_grad(
 # -- signal processing ------------------------------------------------------------------
 
 
+@compiled
 @partial(jax.jit, static_argnames=("plan", "method", "fn"))
 def _signal(a, b, *, plan, method, fn):
     spec = plan.spec
@@ -508,6 +521,7 @@ def explain(
     transpose=False,
     dtype="float32",
     algorithm="auto",
+    platform=None,
     **kwargs,
 ) -> Plan:
     """Which algorithm runs each pass of a convolution, and why.
@@ -523,6 +537,9 @@ def explain(
         dtype: the compute dtype.
         algorithm: ``"auto"``, ``"measure"`` (times the candidates and shows the
             measured times too) or a forced algorithm.
+        platform: the platform to plan for (``"cpu"``, ``"cuda"``, ``"rocm"``,
+            ``"tpu"``); default: JAX's default backend. Each platform plans with its own
+            calibration; one without gets XLA's convolution for every pass.
         **kwargs: the other keyword arguments of `conv` / `conv_transpose`.
 
     Returns:
@@ -544,4 +561,6 @@ def explain(
     description = f"jconv.{name}: x {x_shape}, w {w_shape}, {jnp.dtype(dtype).name}" + "".join(
         f", {k}={v!r}" for k, v in kwargs.items()
     )
-    return explain_spec(description, layer.spec, algorithm, is_differentiable(dtype))
+    if platform is not None:
+        check_choice(fn, "platform", platform, PLATFORMS)
+    return explain_spec(description, layer.spec, algorithm, is_differentiable(dtype), platform)

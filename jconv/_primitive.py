@@ -5,12 +5,14 @@ the JVP is bilinear, reverse mode transposes it with the two VJP convolutions be
 `vmap` folds the batched axis into the batch, group or output-channel axis, and the
 lowering runs whichever algorithm the selector picks for the spec at hand. Each pass
 (forward, input gradient, kernel gradient) is its own `ConvSpec` and gets its own
-algorithm.
+algorithm, and each platform (cpu, cuda, rocm, tpu) its own lowering, planned with that
+platform's calibration: a multi-platform export lowers each with its own choice.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from functools import partial
 
 import jax
 import jax.numpy as jnp
@@ -19,8 +21,7 @@ from jax.core import ShapedArray
 from jax.extend.core import Primitive
 from jax.interpreters import ad, batching, mlir
 
-from ._algorithms import REGISTRY
-from ._select import choose
+from ._select import PLATFORMS, choose, compiled
 from ._spec import ConvSpec
 
 conv_p = Primitive("jconv_conv")
@@ -95,14 +96,15 @@ def kernel_grad_core(x, ct, spec: ConvSpec, algorithm="auto", precision=None, fn
     return jnp.flip(dw, spatial) if spec.flip else dw
 
 
-def _compute(x, w, *, spec: ConvSpec, algorithm, precision, role, fn):
+def _compute(x, w, *, spec: ConvSpec, algorithm, precision, role, fn, platform):
+    """The lowering for ``platform``: the selector's choice, traced."""
     if spec.is_empty:
         return jnp.zeros(spec.y_shape, x.dtype)
-    name = choose(spec, algorithm, role, fn)
+    choice = choose(spec, algorithm, role, fn, platform)
     dtype = x.dtype
     if np.dtype(dtype) in _HALF:  # accumulate in float32
         x, w = x.astype(jnp.float32), w.astype(jnp.float32)
-    return REGISTRY[name].run(x, w, spec, precision).astype(dtype)
+    return choice.run(x, w, precision).astype(dtype)
 
 
 def _abstract_eval(x, w, *, spec: ConvSpec, algorithm, precision, role, fn):
@@ -148,8 +150,22 @@ def _batch(args, dims, *, spec: ConvSpec, algorithm, precision, role, fn):
     return y.reshape(spec.batch, b, *spec.y_shape[1:]), 1
 
 
-conv_p.def_impl(jax.jit(_compute, static_argnames=("spec", "algorithm", "precision", "role", "fn")))
+@compiled
+@partial(jax.jit, static_argnames=("spec", "algorithm", "precision", "role", "fn"))
+def _apply(x, w, *, spec, algorithm, precision, role, fn):
+    """Eager calls: the primitive under `jit`, lowered for the device's platform."""
+    return conv_p.bind(x, w, spec=spec, algorithm=algorithm, precision=precision, role=role,
+                       fn=fn)
+
+
+conv_p.def_impl(_apply)
 conv_p.def_abstract_eval(_abstract_eval)
 ad.defbilinear(conv_p, _transpose_lhs, _transpose_rhs)
 batching.primitive_batchers[conv_p] = _batch
-mlir.register_lowering(conv_p, mlir.lower_fun(_compute, multiple_results=False))
+# any other platform: no calibration can exist for it, so XLA's convolution
+mlir.register_lowering(
+    conv_p, mlir.lower_fun(partial(_compute, platform="other"), multiple_results=False))
+for _platform in PLATFORMS:
+    mlir.register_lowering(
+        conv_p, mlir.lower_fun(partial(_compute, platform=_platform), multiple_results=False),
+        platform=_platform)

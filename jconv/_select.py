@@ -1,34 +1,39 @@
-"""Choosing an algorithm per pass, and explaining the choice.
+"""Choosing an algorithm per pass and platform, and explaining the choice.
 
-Every pass (forward, input gradient, kernel gradient) is its own `ConvSpec`, so each is
-chosen on its own:
+Every pass (forward, input gradient, kernel gradient) is its own `ConvSpec`, and every
+platform a computation is lowered for (cpu, cuda, rocm, tpu) plans with its own
+calibration (`jconv._calibration`):
 
-* ``algorithm="auto"``: the supported algorithm with the least estimated time
-  (`Algorithm.cost`, a model calibrated on this machine by ``benchmarks/calibrate.py``)
-  among those whose workspace fits the limit (`set_workspace_limit`).
-* ``algorithm="measure"``: the supported algorithms within the limit (and within
-  `MEASURE_FACTOR` of the best estimate) are compiled and timed once per spec on random
-  data of its shapes, outside any trace, and the fastest is cached and reused, like
-  cuDNN's benchmark mode.
-* a registered name: that algorithm, or a ValueError saying why it cannot run the spec.
+* ``algorithm="auto"``: the form with the least calibrated time (`scale`: the one rule
+  that turns a raw estimate into one) among those whose workspace fits the limit
+  (`set_workspace_limit`). A platform without a calibration, and a spec with symbolic
+  dimensions, get XLA's convolution.
+* ``algorithm="measure"``: the candidates within the limit (and within `MEASURE_FACTOR`
+  of the best estimate) are compiled and timed once per spec on the device the
+  computation is lowered for, and the fastest is kept, in memory and in the device's
+  user calibration file, so that other processes make the same choice. Where that
+  device is not attached (an export for another platform) it is ``auto``.
+* a registered name: that algorithm, or `AlgorithmRefused` saying why it cannot run.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
+import json
 import math
-import sys
 import threading
 import time
 
 import numpy as np
 
-from ._algorithms import REGISTRY, Cost
-from ._algorithms._calibration import CONSTANTS
+from . import _calibration
+from ._algorithms import REGISTRY, Choice, Context, Form
 from ._algorithms._common import few_channels, operand_bytes
 from ._spec import ConvSpec
 
 POLICIES = ("auto", "measure")
+PLATFORMS = ("cpu", "cuda", "rocm", "tpu")
 
 WORKSPACE_FACTOR = 8
 """Default workspace limit: this many times the bytes of x, w and y together ..."""
@@ -38,9 +43,24 @@ MEASURE_FACTOR = 10.0
 """Measured mode times only candidates estimated within this factor of the best."""
 
 _limit: int | None = None
-_measured: dict[ConvSpec, str] = {}
-_measured_times: dict[ConvSpec, dict[str, float]] = {}
+_measured: dict[tuple[str, ConvSpec], str] = {}
+_measured_times: dict[tuple[str, ConvSpec], dict[str, float]] = {}
 _lock = threading.Lock()
+_compiled: list = []
+
+
+class AlgorithmRefused(ValueError):
+    """A forced algorithm cannot run a pass of the convolution; the message says why.
+
+    Example:
+        >>> import jax.numpy as jnp, jconv
+        >>> try:
+        ...     jconv.conv(jnp.ones((1, 1, 8), jnp.int32), jnp.ones((1, 1, 3), jnp.int32),
+        ...                algorithm="fft")
+        ... except jconv.AlgorithmRefused as e:
+        ...     print("refused")
+        refused
+    """
 
 
 def algorithms() -> tuple[str, ...]:
@@ -48,7 +68,7 @@ def algorithms() -> tuple[str, ...]:
 
     Besides these names, ``algorithm`` accepts ``"auto"`` (the cheapest by the calibrated
     cost model, within the workspace limit) and ``"measure"`` (time the candidates once
-    per configuration and cache the fastest).
+    per configuration and keep the fastest).
 
     Returns:
         A tuple of names, e.g. ``("xla", "taps", "im2col", "polyphase", ...)``.
@@ -74,9 +94,8 @@ def set_workspace_limit(limit: int | None) -> int | None:
     $$\\text{limit} = \\max(8 \\cdot \\text{bytes}(x, w, y),\\ 64\\,\\text{MiB}).$$
 
     The limit is read when a function is traced: it applies to calls traced after this
-    one (jconv's own compiled functions and measured choices are cleared so that their
-    next call plans again).
-    It is a process-wide setting, as ``torch.backends.cudnn.benchmark`` is.
+    one (jconv's own compiled functions are cleared so that their next call plans
+    again). It is a process-wide setting, as ``torch.backends.cudnn.benchmark`` is.
 
     Args:
         limit: a number of bytes (>= 0), or None for the default rule.
@@ -106,22 +125,27 @@ def set_workspace_limit(limit: int | None) -> int | None:
     if limit is not None and limit < 0:
         raise ValueError(f"jconv.set_workspace_limit: limit must be >= 0 bytes, got {limit}")
     previous, _limit = _limit, None if limit is None else int(limit)
-    _clear_compiled()
-    clear_measurements()  # measured choices were made within the old limit
+    clear_plans()
     return previous
 
 
-def _clear_compiled() -> None:
-    """Forget jconv's compiled functions, so their next call plans again."""
-    conv = sys.modules.get("jconv._conv")
-    primitive = sys.modules.get("jconv._primitive")
-    for module in (conv, primitive):
-        if module is None:
-            continue
-        for value in vars(module).values():
-            clear = getattr(value, "clear_cache", None)
-            if callable(clear) and hasattr(value, "lower"):
-                clear()
+def compiled(fn):
+    """Register one of jconv's jitted functions, so that `clear_plans` clears it."""
+    _compiled.append(fn)
+    return fn
+
+
+def clear_plans() -> None:
+    """Forget cached plans, in-memory measured choices, calibrations read and jconv's
+    compiled functions, so that the next call plans again (after a new limit or
+    calibration)."""
+    _planner.cache_clear()
+    _calibration.reload()
+    with _lock:
+        _measured.clear()
+        _measured_times.clear()
+    for fn in _compiled:
+        fn.clear_cache()
 
 
 def workspace_limit(spec: ConvSpec) -> int:
@@ -144,25 +168,300 @@ def check_algorithm(fn: str, algorithm) -> str:
     return algorithm
 
 
-def _refusal(name: str, spec: ConvSpec) -> str | None:
-    """Why ``name`` cannot run ``spec`` (None when it can), including dtype rules."""
-    return REGISTRY[name].supports(spec)
+def kernel_class(spec: ConvSpec) -> str:
+    """``"pointwise"`` (one tap), ``"small"`` (up to 49 taps) or ``"large"``."""
+    taps = math.prod(spec.kernel_size)
+    return "pointwise" if taps == 1 else "small" if taps <= 49 else "large"
+
+
+def scale(scales, key: str, spec: ConvSpec) -> float:
+    """The calibrated factor of form ``key`` for ``spec``: the one rule.
+
+    ``scales[key]`` holds a ``base`` scale, optionally one per kernel class that replaces
+    it (``pointwise``, ``small``, ``large``), and optional factors per number of spatial
+    dims (``1d``, ``2d``, ``3d``) and for few channels per group (``few``, see
+    `few_channels`). The calibration fits each as the median ratio of measured to raw
+    estimated time, and keeps a refinement only where it differs by more than 25%.
+    """
+    s = scales[key]
+    factor = s.get(kernel_class(spec), s["base"]) * s.get(f"{spec.ndim}d", 1.0)
+    if few_channels(spec):
+        factor *= s.get("few", 1.0)
+    return factor
+
+
+def is_static(spec: ConvSpec) -> bool:
+    """Whether every size of ``spec`` is a known integer (not a symbolic dimension)."""
+    sizes = (spec.batch, spec.groups, spec.in_channels, spec.out_channels, *spec.in_size,
+             *spec.kernel_size)
+    return all(isinstance(v, (int, np.integer)) for v in sizes)
+
+
+# -- planning ---------------------------------------------------------------------------
 
 
 @dataclasses.dataclass(frozen=True)
 class Candidate:
-    """One algorithm for one pass: its estimate, or why it cannot run the pass.
+    """One algorithm for one pass: its cheapest form's calibrated estimate, or why it
+    cannot run the pass.
 
-    ``cost`` is None when unsupported (``reason`` says why); ``over_limit`` marks a
-    supported algorithm whose workspace exceeds the limit; ``measured`` is the timed
-    seconds in measured mode (None otherwise).
+    ``seconds`` and ``workspace`` are None when unsupported (``reason`` says why);
+    ``seconds`` is also None on a platform without calibration. ``over_limit`` marks a
+    workspace above the limit; ``measured`` is the timed seconds in measured mode;
+    ``detail`` says how the form runs.
     """
 
     name: str
-    cost: Cost | None
+    seconds: float | None
+    workspace: int | None
     reason: str | None
     over_limit: bool = False
     measured: float | None = None
+    detail: str = ""
+
+
+class _Planner:
+    """The plans of one platform under one calibration (None: uncalibrated)."""
+
+    def __init__(self, platform: str, calibration):
+        self.platform = platform
+        self.calibration = calibration
+        # uncalibrated platforms still plan forced algorithms (their inner choices) with
+        # the reference constants; every choice of theirs is XLA's convolution
+        constants = (calibration or _calibration.reference()).constants
+        self.context = Context(constants, self.auto)
+        self._plans: dict[ConvSpec, dict[str, object]] = {}
+        self._auto: dict[ConvSpec, Choice] = {}
+
+    def plans(self, spec: ConvSpec) -> dict[str, object]:
+        """Every algorithm's answer for ``spec``: its forms, or why it refuses."""
+        if spec not in self._plans:
+            out = {}
+            for name, alg in REGISTRY.items():
+                answer = alg.plan(spec, self.context)
+                if not isinstance(answer, str):
+                    unknown = {f.key for f in answer} - set(alg.forms)
+                    if unknown or not answer:
+                        raise RuntimeError(f"jconv: {name} planned unregistered forms {unknown}")
+                out[name] = answer
+            self._plans[spec] = out
+        return self._plans[spec]
+
+    def best_form(self, name: str, spec: ConvSpec) -> tuple[Form, float | None]:
+        """``name``'s cheapest form for ``spec`` and its calibrated seconds (None when
+        uncalibrated: the first form)."""
+        forms = self.plans(spec)[name]
+        if self.calibration is None:
+            return forms[0], None
+        timed = [(f.seconds * scale(self.calibration.scales, f.key, spec), f) for f in forms]
+        seconds, form = min(timed, key=lambda t: t[0])
+        return form, seconds
+
+    def candidates(self, spec: ConvSpec) -> tuple[Candidate, ...]:
+        limit = workspace_limit(spec)
+        times = _measured_times.get((self.platform, spec), {})
+        out = []
+        for name, answer in self.plans(spec).items():
+            if isinstance(answer, str):
+                out.append(Candidate(name, None, None, answer))
+                continue
+            form, seconds = self.best_form(name, spec)
+            out.append(Candidate(name, seconds, form.workspace, None,
+                                 form.workspace > limit, times.get(name), form.detail))
+        return tuple(out)
+
+    def eligible(self, spec: ConvSpec) -> list[Candidate]:
+        """Supported candidates within the workspace limit (the least-workspace ones if none)."""
+        supported = [c for c in self.candidates(spec) if c.reason is None]
+        within = [c for c in supported if not c.over_limit]
+        if within:
+            return within
+        least = min(c.workspace for c in supported)
+        return [c for c in supported if c.workspace == least]
+
+    def forced(self, name: str, spec: ConvSpec) -> Choice:
+        form, seconds = self.best_form(name, spec)
+        return Choice(name, form, seconds if seconds is not None else math.nan)
+
+    def auto(self, spec: ConvSpec) -> Choice:
+        """The least calibrated time within the limit; XLA's convolution uncalibrated."""
+        if spec not in self._auto:
+            if self.calibration is None:
+                choice = self.forced("xla", spec)
+            else:
+                best = min(self.eligible(spec), key=lambda c: c.seconds)
+                choice = self.forced(best.name, spec)
+            self._auto[spec] = choice
+        return self._auto[spec]
+
+
+@functools.cache
+def _planner(platform: str) -> _Planner:
+    return _Planner(platform, _calibration.lookup(platform))
+
+
+def default_platform() -> str:
+    import jax
+
+    return jax.default_backend()
+
+
+def _xla_only(spec: ConvSpec) -> Choice:
+    """XLA's convolution, for specs no plan can see (symbolic dimensions)."""
+    from ._algorithms import xla
+
+    return Choice("xla", Form("xla", math.nan, 0, lambda x, w, p: xla.run(x, w, spec, p)),
+                  math.nan)
+
+
+def choose(
+    spec: ConvSpec, algorithm: str = "auto", role: str = "forward", fn: str = "jconv",
+    platform: str | None = None,
+) -> Choice:
+    """The algorithm (and form) that runs ``spec`` on ``platform`` under ``algorithm``.
+
+    Raises:
+        AlgorithmRefused: a forced algorithm cannot run ``spec``; the message names the
+            pass and the reason.
+    """
+    platform = platform or default_platform()
+    if not is_static(spec):
+        if algorithm not in POLICIES and algorithm != "xla":
+            raise AlgorithmRefused(
+                f"{fn}: algorithm={algorithm!r} cannot compute the {role.replace('_', ' ')} "
+                f"pass: its sizes are symbolic (shape polymorphism); only 'xla' and "
+                f"'auto' can")
+        return _xla_only(spec)
+    planner = _planner(platform)
+    if algorithm not in POLICIES:
+        answer = planner.plans(spec)[algorithm]
+        if isinstance(answer, str):
+            raise AlgorithmRefused(
+                f"{fn}: algorithm={algorithm!r} cannot compute the {role.replace('_', ' ')} "
+                f"pass: {answer}"
+            )
+        return planner.forced(algorithm, spec)
+    if algorithm == "measure" and planner.calibration is not None:
+        return planner.forced(measure(spec, platform), spec)
+    return planner.auto(spec)
+
+
+def refusal(name: str, spec: ConvSpec, platform: str | None = None) -> str | None:
+    """Why algorithm ``name`` cannot run ``spec`` (None when it can)."""
+    answer = _planner(platform or default_platform()).plans(spec)[name]
+    return answer if isinstance(answer, str) else None
+
+
+def candidates(spec: ConvSpec, platform: str | None = None) -> tuple[Candidate, ...]:
+    """Every registered algorithm for ``spec`` on ``platform``, estimated or refused."""
+    return _planner(platform or default_platform()).candidates(spec)
+
+
+# -- measured mode ----------------------------------------------------------------------
+
+
+def spec_key(spec: ConvSpec) -> str:
+    """How a measured choice is stored: the spec and the workspace limit, as JSON."""
+    fields = dataclasses.asdict(spec)
+    return json.dumps([fields, workspace_limit(spec)], sort_keys=True, separators=(",", ":"))
+
+
+def _attached(platform: str) -> bool:
+    import jax
+
+    try:
+        return bool(jax.devices(platform))
+    except RuntimeError:
+        return False
+
+
+def measure(spec: ConvSpec, platform: str | None = None) -> str:
+    """Time the plausible algorithms for ``spec`` once on ``platform``'s device and keep
+    the fastest (in memory and in the device's user calibration file).
+
+    A choice stored by an earlier process is reused without timing. Runs in a separate
+    thread, so it works while an outer function is being traced: each candidate is
+    compiled for the spec's shapes and run on random data (a warm-up, then the best of
+    three runs). Where the platform's device is not attached, returns auto's choice.
+    """
+    platform = platform or default_platform()
+    planner = _planner(platform)
+    if spec.is_empty or planner.calibration is None or not _attached(platform):
+        return planner.auto(spec).name
+    with _lock:
+        if (platform, spec) in _measured:
+            return _measured[(platform, spec)]
+    key = spec_key(spec)
+    stored = _calibration.stored_choices(platform).get(key)
+    if stored in REGISTRY and not isinstance(planner.plans(spec)[stored], str):
+        with _lock:
+            _measured[(platform, spec)] = stored
+        return stored
+    result: dict[str, float] = {}
+    error: list[BaseException] = []
+
+    def work():
+        try:
+            result.update(_time_candidates(planner, spec))
+        except BaseException as e:  # reported in the calling thread
+            error.append(e)
+
+    worker = threading.Thread(target=work, name="jconv-measure")
+    worker.start()
+    worker.join()
+    if error:
+        raise error[0]
+    best = min(result, key=result.get)
+    with _lock:
+        _measured[(platform, spec)] = best
+        _measured_times[(platform, spec)] = dict(result)
+    _calibration.update_user_file(platform, measured={key: best})
+    return best
+
+
+def measured_choices() -> dict[ConvSpec, str]:
+    """A copy of this process's measured choices on the default platform: spec -> name."""
+    platform = default_platform()
+    with _lock:
+        return {s: n for (p, s), n in _measured.items() if p == platform}
+
+
+def _time_candidates(planner: _Planner, spec: ConvSpec) -> dict[str, float]:
+    import jax
+
+    eligible = planner.eligible(spec)
+    best = min(c.seconds for c in eligible)
+    names = [c.name for c in eligible if c.seconds <= MEASURE_FACTOR * best]
+    dtype = np.dtype(spec.dtype)
+    if dtype.name in ("float16", "bfloat16"):
+        dtype = np.dtype(np.float32)  # algorithms run half precision in float32
+    device = jax.devices(planner.platform)[0]
+    rng = np.random.default_rng(0)
+    x, w = (jax.device_put(_random(rng, shape, dtype), device)
+            for shape in (spec.x_shape, spec.w_shape))
+    times = {}
+    for name in names:
+        choice = planner.forced(name, spec)
+        compiled_fn = jax.jit(lambda a, b, c=choice: c.run(a, b, None)).lower(x, w).compile()
+        compiled_fn(x, w).block_until_ready()
+        runs = []
+        for _ in range(3):
+            t0 = time.perf_counter()
+            compiled_fn(x, w).block_until_ready()
+            runs.append(time.perf_counter() - t0)
+        times[name] = min(runs)
+    return times
+
+
+def _random(rng, shape, dtype):
+    if dtype.kind in "iub":
+        return rng.integers(-3, 4, shape).astype(dtype)
+    if dtype.kind == "c":
+        return (rng.standard_normal(shape) + 1j * rng.standard_normal(shape)).astype(dtype)
+    return rng.standard_normal(shape).astype(dtype)
+
+
+# -- explain ----------------------------------------------------------------------------
 
 
 @dataclasses.dataclass(frozen=True)
@@ -180,183 +479,30 @@ class PassPlan:
     limit: int
 
 
-def kernel_class(spec: ConvSpec) -> str:
-    """``"pointwise"`` (one tap), ``"small"`` (up to 49 taps) or ``"large"``."""
-    taps = math.prod(spec.kernel_size)
-    return "pointwise" if taps == 1 else "small" if taps <= 49 else "large"
-
-
-def estimate(name: str, spec: ConvSpec) -> Cost:
-    """``REGISTRY[name].cost(spec)`` times the algorithm's calibrated scale.
-
-    ``benchmarks/calibrate.py`` fits scales per algorithm and kernel class, and factors
-    per number of spatial dims and for few channels per group (median ratios of measured
-    to modelled time over a set of typical convolutions), which absorb what a model leaves
-    out, so that estimates of different algorithms compare fairly. ``taps`` and
-    ``im2col`` scale their forms themselves.
-    """
-    c = REGISTRY[name].cost(spec)
-    scale = CONSTANTS.get(
-        f"scale_{name}_{kernel_class(spec)}", CONSTANTS.get(f"scale_{name}", 1.0)
-    ) * CONSTANTS.get(f"scale_{name}_{spec.ndim}d", 1.0)
-    if few_channels(spec):
-        scale *= CONSTANTS.get(f"scale_{name}_few", 1.0)
-    return Cost(c.seconds * scale, c.workspace)
-
-
-def candidates(spec: ConvSpec) -> tuple[Candidate, ...]:
-    """Every registered algorithm for ``spec``, with its estimate or refusal."""
-    limit = workspace_limit(spec)
-    times = _measured_times.get(spec, {})
-    out = []
-    for name in REGISTRY:
-        reason = _refusal(name, spec)
-        if reason:
-            out.append(Candidate(name, None, reason))
-            continue
-        c = estimate(name, spec)
-        out.append(Candidate(name, c, None, c.workspace > limit, times.get(name)))
-    return tuple(out)
-
-
-def _eligible(spec: ConvSpec) -> list[Candidate]:
-    """Supported candidates within the workspace limit (the least-workspace one if none)."""
-    supported = [c for c in candidates(spec) if c.cost is not None]
-    within = [c for c in supported if not c.over_limit]
-    if within:
-        return within
-    least = min(c.cost.workspace for c in supported)
-    return [c for c in supported if c.cost.workspace == least]
-
-
-def choose(
-    spec: ConvSpec, algorithm: str = "auto", role: str = "forward", fn: str = "jconv"
-) -> str:
-    """The algorithm that runs ``spec`` under the policy ``algorithm``.
-
-    ``"auto"``: the least estimated time within the workspace limit. ``"measure"``: the
-    fastest measured (cached per spec). A name: that algorithm, checked.
-
-    Raises:
-        ValueError: a forced algorithm cannot run ``spec``; the message names the pass
-            and the reason.
-    """
-    if algorithm not in POLICIES:
-        reason = _refusal(algorithm, spec)
-        if reason:
-            raise ValueError(
-                f"{fn}: algorithm={algorithm!r} cannot compute the {role.replace('_', ' ')} "
-                f"pass: {reason}"
-            )
-        return algorithm
-    if algorithm == "measure":
-        return measure(spec)
-    return min(_eligible(spec), key=lambda c: c.cost.seconds).name
-
-
-# -- measured mode ----------------------------------------------------------------------
-
-
-def measure(spec: ConvSpec) -> str:
-    """Time the plausible algorithms for ``spec`` once and cache the fastest.
-
-    Runs in a separate thread, so it works while an outer function is being traced: each
-    candidate is compiled for the spec's shapes and run on random data (a warm-up, then
-    the best of three runs).
-    """
-    if spec.is_empty:
-        return choose(spec, "auto")
-    with _lock:
-        if spec in _measured:
-            return _measured[spec]
-    result: dict[str, float] = {}
-    error: list[BaseException] = []
-
-    def work():
-        try:
-            result.update(_time_candidates(spec))
-        except BaseException as e:  # reported in the calling thread
-            error.append(e)
-
-    worker = threading.Thread(target=work, name="jconv-measure")
-    worker.start()
-    worker.join()
-    if error:
-        raise error[0]
-    best = min(result, key=result.get)
-    with _lock:
-        _measured[spec] = best
-        _measured_times[spec] = dict(result)
-    return best
-
-
-def measured_choices() -> dict[ConvSpec, str]:
-    """A copy of the measured-mode cache: spec -> fastest algorithm."""
-    with _lock:
-        return dict(_measured)
-
-
-def clear_measurements() -> None:
-    """Forget every measured choice."""
-    with _lock:
-        _measured.clear()
-        _measured_times.clear()
-
-
-def _time_candidates(spec: ConvSpec) -> dict[str, float]:
-    import jax
-
-    eligible = _eligible(spec)
-    best = min(c.cost.seconds for c in eligible)
-    names = [c.name for c in eligible if c.cost.seconds <= MEASURE_FACTOR * best]
-    dtype = np.dtype(spec.dtype)
-    if dtype.name in ("float16", "bfloat16"):
-        dtype = np.dtype(np.float32)  # algorithms run half precision in float32
-    rng = np.random.default_rng(0)
-    x, w = (_random(rng, shape, dtype) for shape in (spec.x_shape, spec.w_shape))
-    x, w = jax.device_put(x), jax.device_put(w)
-    times = {}
-    for name in names:
-        alg = REGISTRY[name]
-        fn = jax.jit(lambda a, b, alg=alg: alg.run(a, b, spec, None))
-        compiled = fn.lower(x, w).compile()
-        compiled(x, w).block_until_ready()
-        runs = []
-        for _ in range(3):
-            t0 = time.perf_counter()
-            compiled(x, w).block_until_ready()
-            runs.append(time.perf_counter() - t0)
-        times[name] = min(runs)
-    return times
-
-
-def _random(rng, shape, dtype):
-    if dtype.kind in "iub":
-        return rng.integers(-3, 4, shape).astype(dtype)
-    if dtype.kind == "c":
-        return (rng.standard_normal(shape) + 1j * rng.standard_normal(shape)).astype(dtype)
-    return rng.standard_normal(shape).astype(dtype)
-
-
-# -- explain ----------------------------------------------------------------------------
-
-
-def plan(spec: ConvSpec, role: str, algorithm: str = "auto") -> PassPlan:
-    """The `PassPlan` of one pass; a forced algorithm that cannot run it is chosen as None
-    (its candidate row says why)."""
-    if algorithm not in POLICIES and _refusal(algorithm, spec):
+def plan(spec: ConvSpec, role: str, algorithm: str = "auto", platform: str | None = None
+         ) -> PassPlan:
+    """The `PassPlan` of one pass on ``platform``; a forced algorithm that cannot run
+    it is chosen as None (its candidate row says why)."""
+    planner = _planner(platform or default_platform())
+    try:
+        chosen = choose(spec, algorithm, role, platform=planner.platform).name
+    except AlgorithmRefused:
         chosen = None
-    else:
-        chosen = choose(spec, algorithm, role)
-    return PassPlan(role, spec, candidates(spec), chosen, workspace_limit(spec))
+    return PassPlan(role, spec, planner.candidates(spec), chosen, workspace_limit(spec))
 
 
 @dataclasses.dataclass(frozen=True)
 class Plan:
-    """What `jconv.explain` returns: one `PassPlan` per pass. ``str(plan)`` renders it."""
+    """What `jconv.explain` returns: one `PassPlan` per pass. ``str(plan)`` renders it.
+
+    ``platform`` is the platform planned for and ``calibration`` the calibration used
+    (None: XLA's convolution runs every pass).
+    """
 
     description: str
     passes: tuple[PassPlan, ...]
+    platform: str = "cpu"
+    calibration: str | None = None
 
     def __getitem__(self, role: str) -> PassPlan:
         for p in self.passes:
@@ -366,6 +512,13 @@ class Plan:
 
     def __str__(self) -> str:
         lines = [self.description]
+        if self.calibration is None:
+            lines.append(
+                f"platform {self.platform}: no calibration for this device, so XLA's "
+                f"convolution runs every pass (auto and measure); run `python -m "
+                f"jconv.calibrate` on the device to calibrate it")
+        else:
+            lines.append(f"platform {self.platform}, calibration {self.calibration}")
         for p in self.passes:
             s = p.spec
             lines.append("")
@@ -380,19 +533,19 @@ class Plan:
             head = f"  {'algorithm':<10} {'est. time':>10} {'workspace':>10}"
             lines.append(head + (f" {'measured':>10}" if timed else "") + "  note")
             for c in p.candidates:
-                if c.cost is None:
+                if c.reason is not None:
                     blank = f"  {c.name:<10} {'-':>10} {'-':>10}" + (f" {'-':>10}" if timed else "")
                     lines.append(f"{blank}  unsupported: {c.reason}")
                     continue
-                row = f"  {c.name:<10} {_fmt_time(c.cost.seconds):>10} {_fmt_bytes(c.cost.workspace):>10}"
+                est = _fmt_time(c.seconds) if c.seconds is not None else "-"
+                row = f"  {c.name:<10} {est:>10} {_fmt_bytes(c.workspace):>10}"
                 if timed:
                     row += f" {_fmt_time(c.measured) if c.measured is not None else '-':>10}"
                 notes = []
                 if c.name == p.chosen:
                     notes.append("<- chosen")
-                how = _detail(c.name, s)
-                if how:
-                    notes.append(how)
+                if c.detail:
+                    notes.append(c.detail)
                 if c.over_limit:
                     notes.append("workspace over the limit")
                 lines.append(row + ("  " + "; ".join(notes) if notes else ""))
@@ -401,33 +554,29 @@ class Plan:
     __repr__ = __str__
 
 
-def _detail(name: str, spec: ConvSpec) -> str | None:
-    """The algorithm module's ``detail(spec)`` (its form, steps or phases), if it has one."""
-    module = sys.modules.get(REGISTRY[name].run.__module__)
-    detail = getattr(module, "detail", None)
-    return detail(spec) if callable(detail) else None
-
-
 def _fmt_time(t: float) -> str:
-    for unit, scale in (("s", 1), ("ms", 1e-3), ("us", 1e-6)):
-        if t >= scale:
-            return f"{t / scale:.3g} {unit}"
+    for unit, size in (("s", 1), ("ms", 1e-3), ("us", 1e-6)):
+        if t >= size:
+            return f"{t / size:.3g} {unit}"
     return f"{t * 1e9:.3g} ns"
 
 
 def _fmt_bytes(b: int) -> str:
-    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
-        if b >= scale:
-            return f"{b / scale:.3g} {unit}"
+    for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if b >= size:
+            return f"{b / size:.3g} {unit}"
     return f"{b} B"
 
 
-def explain_spec(description: str, spec: ConvSpec, algorithm: str, differentiable: bool) -> Plan:
-    passes = [plan(spec, "forward", algorithm)]
+def explain_spec(description: str, spec: ConvSpec, algorithm: str, differentiable: bool,
+                 platform: str | None = None) -> Plan:
+    platform = platform or default_platform()
+    passes = [plan(spec, "forward", algorithm, platform)]
     if differentiable:
-        passes.append(plan(spec.input_grad(), "input_grad", algorithm))
-        passes.append(plan(spec.kernel_grad(), "kernel_grad", algorithm))
-    return Plan(description, tuple(passes))
+        passes.append(plan(spec.input_grad(), "input_grad", algorithm, platform))
+        passes.append(plan(spec.kernel_grad(), "kernel_grad", algorithm, platform))
+    cal = _planner(platform).calibration
+    return Plan(description, tuple(passes), platform, None if cal is None else cal.name)
 
 
 def is_differentiable(dtype) -> bool:

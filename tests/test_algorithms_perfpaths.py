@@ -21,7 +21,9 @@ from hypothesis import strategies as st
 from reference import close, conv_ref, conv_transpose_ref, vjp_ref
 
 import jconv
-from jconv._algorithms import REGISTRY, polyphase, taps
+from jconv._algorithms import polyphase, taps
+from jconv._calibration import reference
+from jconv._select import choose, refusal
 from jconv._spec import ConvSpec
 
 OURS = ("taps", "im2col", "col2im", "polyphase")
@@ -64,7 +66,7 @@ def operands(spec: ConvSpec, dtype):
 
 
 def run_forced(name, x, w, spec):
-    return jax.jit(lambda a, b: REGISTRY[name].run(a, b, spec, None))(x, w)
+    return jax.jit(lambda a, b: choose(spec, name).run(a, b, None))(x, w)
 
 
 def check_forced(name, spec: ConvSpec, dtype):
@@ -114,7 +116,7 @@ def test_canonical_spec_every_pass(spec, dtype):
                        "col2im": any(st_ > 1 for st_ in s.stride)}
         expected += len(OURS) - sum(unsupported.values())
         for name in OURS:
-            refused = REGISTRY[name].supports(s) is not None
+            refused = refusal(name, s) is not None
             assert refused == unsupported.get(name, False), (name, s)
             if refused:
                 continue
@@ -164,8 +166,7 @@ TAPS_FORMS = [
 @pytest.mark.parametrize("form, spec", TAPS_FORMS)
 def test_taps_forms(form, spec):
     """Each form of the taps sum is exact where it is allowed."""
-    assert form in taps._mode_costs(spec)
-    assert taps.mode(spec) in taps._mode_costs(spec)
+    assert form in taps._form_costs(spec, reference().constants)
     x, w = operands(spec, "float64")
     y = jax.jit(lambda a, b: taps.run_form(form, a, b, spec))(jnp.asarray(x), jnp.asarray(w))
     close(y, spec_ref(x, w, spec))
@@ -245,10 +246,9 @@ SCATTERED = [  # col2im: stride 1, any input and kernel dilation, padding or cro
 @pytest.mark.parametrize("dtype", ["float64", "int32"])
 def test_col2im_scatters_every_product(spec, dtype):
     """Every tap's products land on the outputs of their phase, shifted (or cropped)."""
-    from jconv._algorithms import col2im
 
     spec = dataclasses.replace(spec, dtype=dtype)
-    assert col2im.supports(spec) is None
+    assert refusal("col2im", spec) is None
     check_forced("col2im", spec, dtype)
 
 
@@ -261,7 +261,7 @@ def test_col2im_in_steps(monkeypatch, dtype):
                  padding=((2, 1), (1, 2)), dtype=dtype)
     monkeypatch.setattr(col2im, "CHUNK_BYTES", 2 * col2im._products_bytes(spec) // 6)
     assert col2im._chunk(spec) == 2
-    assert "in 3 steps" in col2im.detail(spec)
+    assert "in 3 steps" in col2im._detail(spec)
     check_forced("col2im", spec, dtype)
 
 
@@ -408,7 +408,7 @@ def test_polyphase_runs_transpose_and_strided_input_grad():
     w = rng.standard_normal((4, 3, 4, 4))
     spec = jconv.explain(x.shape, w.shape, stride=2, padding=1,
                          dtype="float64")["input_grad"].spec
-    assert spec.lhs_dilation == (2, 2) and polyphase.supports(spec) is None
+    assert spec.lhs_dilation == (2, 2) and refusal("polyphase", spec) is None
     dy = rng.standard_normal((2, 4, 5, 6))
     dx, _ = vjp_ref(x, w, dy, stride=2, pads=1)
     close(jconv.conv_input_grad(dy, w, x.shape, stride=2, padding=1, algorithm="polyphase"), dx)
@@ -444,14 +444,14 @@ def test_im2col_charges_one_dimensional_unfolding_twice():
     two), so the same convolution lifted to 2-D (a spatial dim of one) is estimated
     cheaper by two more passes over the patches."""
     from jconv._algorithms import im2col
-    from jconv._algorithms._calibration import CONSTANTS
 
+    c = reference().constants
     one = ConvSpec(8, 1, 64, 64, (4096,), (9,), (1,), ((4, 4),), (1,), (1,)).kernel_grad()
     two = dataclasses.replace(
         one, in_size=(1, *one.in_size), kernel_size=(1, *one.kernel_size), stride=(1, 1),
         padding=((0, 0), *one.padding), lhs_dilation=(1, 1), rhs_dilation=(1, 1),
     )
     patches = im2col.workspace(one)  # over all steps
-    extra = 2 * patches / CONSTANTS["stream_bytes"] * CONSTANTS["scale_im2col_positions"]
-    gap = im2col.cost(one).seconds - im2col.cost(two).seconds
+    extra = 2 * patches / c["stream_bytes"]
+    gap = im2col._estimate(one, c)[0] - im2col._estimate(two, c)[0]
     assert gap == pytest.approx(extra, rel=1e-2)

@@ -163,17 +163,22 @@ def test_correlate_names_itself():
 
 
 def test_forcing_an_algorithm_that_cannot_run_says_why(monkeypatch):
-    from jconv._algorithms import REGISTRY, Algorithm
+    from jconv import _select
+    from jconv._algorithms import REGISTRY
 
     xla = REGISTRY["xla"]
-    refusing = Algorithm("xla", xla.summary, lambda spec: "it refuses everything in this test",
-                         xla.cost, xla.run)
+    refusing = xla._replace(plan=lambda spec, ctx: "it refuses everything in this test")
     monkeypatch.setitem(REGISTRY, "xla", refusing)
-    with raises(ValueError, "jconv.conv: algorithm='xla' cannot compute the forward pass: it "
-                            "refuses everything in this test"):
-        jconv.conv(x4, w4, algorithm="xla")
-    # "auto" never fails for a valid configuration
-    assert jconv.conv(x4, w4).shape == (1, 4, 6, 6)
+    _select.clear_plans()
+    try:
+        with raises(jconv.AlgorithmRefused, "jconv.conv: algorithm='xla' cannot compute the "
+                                            "forward pass: it refuses everything in this test"):
+            jconv.conv(x4, w4, algorithm="xla")
+        # "auto" never fails for a valid configuration
+        assert jconv.conv(x4, w4).shape == (1, 4, 6, 6)
+    finally:
+        monkeypatch.undo()
+        _select.clear_plans()
 
 
 def test_explain_validates_like_conv():

@@ -22,6 +22,7 @@ from reference import close, conv_ref, conv_transpose_ref, convolve_ref, vjp_ref
 import jconv
 from jconv import _select
 from jconv._algorithms import fft
+from jconv._calibration import reference
 from jconv._spec import ConvSpec
 
 ALG = "fft"
@@ -133,8 +134,11 @@ def test_complex_conv_with_stride():
 # -- overlap-save blocking ----------------------------------------------------------------
 
 
+C = reference().constants
+
+
 def _blocks(spec: ConvSpec):
-    return fft._plan(spec)[1]
+    return fft._plan(spec, C)[1]
 
 
 def test_long_signal_is_blocked():
@@ -238,7 +242,7 @@ def test_no_tap_reaches_the_input():
     spec = ConvSpec(1, 1, 2, 2, (5,), (3,), (2,), ((1, 1),), (2,), (2,))
     x, w = jnp.ones(spec.x_shape, jnp.float64), jnp.ones(spec.w_shape, jnp.float64)
     assert fft._phases(spec)[0].empty
-    y = fft.run(x, w, spec)
+    y = fft.run(x, w, spec, *fft._plan(spec, C)[:2])
     assert y.shape == spec.y_shape and not np.any(np.asarray(y))
     np.testing.assert_array_equal(canonical_ref(x, w, spec), 0.0)
 
@@ -265,7 +269,7 @@ def test_float32_error_bound(xs, ws, kw):
     y64 = np.asarray(jconv.conv(x.astype(np.float64), w.astype(np.float64), algorithm=ALG,
                                 **kw))
     layer_spec = jconv.explain(xs, ws, algorithm=ALG, **kw)["forward"].spec
-    L = math.prod(b.B for b in fft._plan(layer_spec)[1] if b.B)
+    L = math.prod(b.B for b in _blocks(layer_spec) if b.B)
     g = kw.get("groups", 1)
     n, ci_total = xs[:2]
     ci = ci_total // g
@@ -367,8 +371,8 @@ def test_next_fast_len():
 def test_cost_is_positive_and_grows():
     small = ConvSpec(1, 1, 4, 4, (32, 32), (9, 9), (1, 1), ((4, 4),) * 2, (1, 1), (1, 1))
     big = ConvSpec(8, 1, 4, 4, (128, 128), (9, 9), (1, 1), ((4, 4),) * 2, (1, 1), (1, 1))
-    c1, c2 = fft.cost(small), fft.cost(big)
-    assert 0 < c1.seconds < c2.seconds and 0 < c1.workspace < c2.workspace
+    c1, c2 = fft._plan(small, C)[2:], fft._plan(big, C)[2:]
+    assert 0 < c1[0] < c2[0] and 0 < c1[1] < c2[1]
 
 
 @pytest.fixture
@@ -376,13 +380,9 @@ def fresh_plans():
     """Forget cached plans and jconv's compiled functions before and after the test, so
     that it traces under its own settings and leaves nothing computed under them."""
 
-    def clear():
-        fft._plan.cache_clear()
-        _select._clear_compiled()
-
-    clear()
+    _select.clear_plans()
     yield
-    clear()
+    _select.clear_plans()
 
 
 def test_batch_chunks(monkeypatch, fresh_plans):
@@ -401,7 +401,7 @@ def test_batch_chunks(monkeypatch, fresh_plans):
     kw = dict(stride=(2, 1), pads=((2, 1), (1, 1)), dilation=1, groups=2)
     plan = jconv.explain(x.shape, w.shape, algorithm=ALG, dtype="float64", **_jconv_kw(kw))
     passes = [plan[role].spec for role in ("forward", "input_grad", "kernel_grad")]
-    assert [fft._chunk(s) for s in passes] == [1, 1, 1]
+    assert [fft._chunk(s, *fft._plan(s, C)[:2]) for s in passes] == [1, 1, 1]
     y = conv_ref(x, w, None, **kw)
     dy = r.standard_normal(y.shape)
     dx, dw = vjp_ref(x, w, dy, **kw)

@@ -13,7 +13,8 @@ from reference import conv_ref
 import jconv
 from jconv import _select
 from jconv._algorithms import REGISTRY
-from jconv._select import choose, workspace_limit
+from jconv._calibration import reference
+from jconv._select import choose, refusal, workspace_limit
 from jconv._spec import conv_layer, conv_transpose_layer
 
 DTYPES = ["float32", "float64", "int32", "int8", "complex64", "float16"]
@@ -56,14 +57,14 @@ def layers(draw):
 def test_auto_always_chooses_a_supported_algorithm(layer):
     spec = layer.spec
     for s in (spec, spec.input_grad(), spec.kernel_grad()):
-        name = choose(s)
-        assert REGISTRY[name].supports(s) is None
+        name = choose(s).name
+        assert refusal(name, s) is None
         if np.dtype(s.dtype).kind in "iu":
             assert name != "fft"
         for c in _select.candidates(s):
-            if c.cost is not None:
-                assert math.isfinite(c.cost.seconds) and c.cost.seconds > 0
-                assert isinstance(c.cost.workspace, int) and c.cost.workspace >= 0
+            if c.reason is None:
+                assert math.isfinite(c.seconds) and c.seconds > 0
+                assert isinstance(c.workspace, int) and c.workspace >= 0
 
 
 @given(layers(), st.sampled_from([0, 2**10, 2**16, 2**22]))
@@ -84,10 +85,10 @@ def workspace(limit):
 def check_bound(layer, limit):
     for s in (layer.spec, layer.spec.input_grad(), layer.spec.kernel_grad()):
         assert workspace_limit(s) == limit
-        cands = {c.name: c for c in _select.candidates(s) if c.cost is not None}
-        chosen = cands[choose(s)]
-        least = min(c.cost.workspace for c in cands.values())
-        assert chosen.cost.workspace <= max(limit, least)
+        cands = {c.name: c for c in _select.candidates(s) if c.reason is None}
+        chosen = cands[choose(s).name]
+        least = min(c.workspace for c in cands.values())
+        assert chosen.workspace <= max(limit, least)
 
 
 def test_default_workspace_limit_scales_with_operands():
@@ -103,10 +104,10 @@ def test_zero_limit_picks_the_least_workspace(default_limit):
     assert jconv.set_workspace_limit(0) is None
     plan = jconv.explain((2, 16, 20, 20), (16, 16, 3, 3))
     for p in plan.passes:
-        supported = [c for c in p.candidates if c.cost is not None]
+        supported = [c for c in p.candidates if c.reason is None]
         chosen = next(c for c in supported if c.name == p.chosen)
-        assert chosen.cost.workspace == min(c.cost.workspace for c in supported)
-        assert any(c.cost.workspace > chosen.cost.workspace for c in supported)
+        assert chosen.workspace == min(c.workspace for c in supported)
+        assert any(c.workspace > chosen.workspace for c in supported)
     assert "workspace over the limit" in str(plan)
     assert jconv.set_workspace_limit(None) == 0
 
@@ -117,15 +118,22 @@ REPLAN_SHAPES = [((2, 16, 20, 20), (16, 16, 3, 3)), ((2, 8, 16, 16), (8, 8, 3, 3
 
 
 def _spy_on_runs(monkeypatch):
-    """Replace every registered algorithm's ``run`` by one that records its name when traced."""
+    """Wrap every registered algorithm's forms so that running one records its name."""
     traced = []
-    for name, alg in list(REGISTRY.items()):
-        def run(x, w, spec, precision, name=name, inner=alg.run):
-            traced.append(name)
-            return inner(x, w, spec, precision)
 
-        run.__module__ = alg.run.__module__  # explain reads each module's ``detail``
-        monkeypatch.setitem(REGISTRY, name, alg._replace(run=run))
+    def spied(name, form):
+        def run(x, w, precision):
+            traced.append(name)
+            return form.run(x, w, precision)
+
+        return form._replace(run=run)
+
+    for name, alg in list(REGISTRY.items()):
+        def plan(spec, ctx, name=name, inner=alg.plan):
+            answer = inner(spec, ctx)
+            return answer if isinstance(answer, str) else tuple(spied(name, f) for f in answer)
+
+        monkeypatch.setitem(REGISTRY, name, alg._replace(plan=plan))
     return traced
 
 
@@ -134,9 +142,9 @@ def test_limit_change_replans_compiled_functions(default_limit, monkeypatch):
     def forward_choice(xs, ws):
         """The forward pass's choice, its workspace and the least workspace of any."""
         p = jconv.explain(xs, ws, padding=1)["forward"]
-        supported = [c for c in p.candidates if c.cost is not None]
+        supported = [c for c in p.candidates if c.reason is None]
         chosen = next(c for c in supported if c.name == p.chosen)
-        return p.chosen, chosen.cost.workspace, min(c.cost.workspace for c in supported)
+        return p.chosen, chosen.workspace, min(c.workspace for c in supported)
 
     found = [(xs, ws) for xs, ws in REPLAN_SHAPES if len(set(forward_choice(xs, ws)[1:])) == 2]
     assert found, "auto chose an algorithm of the least workspace for every shape tried"
@@ -145,7 +153,7 @@ def test_limit_change_replans_compiled_functions(default_limit, monkeypatch):
     rng = np.random.default_rng(5)
     x, w = rng.standard_normal(xs).astype(np.float32), rng.standard_normal(ws).astype(np.float32)
     traced = _spy_on_runs(monkeypatch)
-    _select._clear_compiled()  # earlier tests may have compiled these shapes already
+    _select.clear_plans()  # earlier tests may have compiled these shapes already
     y1 = jconv.conv(jnp.asarray(x), jnp.asarray(w), padding=1)
     assert traced == [before]
     jconv.conv(jnp.asarray(x), jnp.asarray(w), padding=1)
@@ -188,14 +196,14 @@ def test_explain_lists_every_algorithm_for_every_pass():
         assert [c.name for c in p.candidates] == list(jconv.algorithms())
         assert p.chosen in jconv.algorithms()
         for c in p.candidates:
-            assert (c.cost is None) == (c.reason is not None)
+            assert (c.seconds is None) == (c.reason is not None)
     for name in jconv.algorithms():
         assert text.count(f"  {name} ") >= 3
     assert text.count("<- chosen") == 3
     assert "unsupported: the input is not dilated" in text  # polyphase on the forward pass
     # the strided conv's input gradient is a dilated convolution: polyphase applies there
     grad = plan["input_grad"]
-    assert next(c for c in grad.candidates if c.name == "polyphase").cost is not None
+    assert next(c for c in grad.candidates if c.name == "polyphase").reason is None
 
 
 def test_explain_integers_has_no_gradients_and_no_fft():
@@ -205,13 +213,13 @@ def test_explain_integers_has_no_gradients_and_no_fft():
 
 
 def test_measured_mode_times_once_and_caches(monkeypatch):
-    _select.clear_measurements()
+    _select.clear_plans()
     calls = []
     original = _select._time_candidates
 
-    def counting(spec):
+    def counting(planner, spec):
         calls.append(spec)
-        return original(spec)
+        return original(planner, spec)
 
     monkeypatch.setattr(_select, "_time_candidates", counting)
     rng = np.random.default_rng(3)
@@ -237,7 +245,7 @@ def test_measured_mode_times_once_and_caches(monkeypatch):
                          algorithm="measure")
     assert plan["forward"].chosen == chosen
     assert "measured" in str(plan)
-    _select.clear_measurements()
+    _select.clear_plans()
     assert _select.measured_choices() == {}
 
 
@@ -287,7 +295,8 @@ def test_xla_cost_follows_its_route():
     and >= 2^17 kernel elements) on all, and input-dilated ones by another route; the
     model charges each route its calibrated rate."""
     from jconv._algorithms import xla
-    from jconv._algorithms._calibration import CONSTANTS
+
+    CONSTANTS = reference().constants
 
     def spec(x_shape, w_shape, **kw):
         return conv_layer("t", x_shape, w_shape, "float32", **kw).spec
@@ -307,7 +316,7 @@ def test_xla_cost_follows_its_route():
     assert xla.route(transposed.input_grad()) == "parallel"  # a strided 64 -> 128 4x4
 
     def compute(s):  # seconds spent on products: the cost less the operand traffic
-        c = xla.cost(s).seconds - CONSTANTS["launch_seconds"]
+        c = xla._estimate(s, CONSTANTS)[0] - CONSTANTS["launch_seconds"]
         return c - xla.operand_bytes(s) / CONSTANTS["stream_bytes"]
 
     # the same products per output channel pair: only the route's speedup differs
@@ -324,22 +333,30 @@ def test_xla_cost_follows_its_route():
     assert compute(transposed) == pytest.approx(2 * transposed.macs / 4 / rate, rel=1e-6)
 
 
-def test_few_channel_factor_applies_to_narrow_forward_passes_only(monkeypatch):
-    """A calibrated ``scale_<name>_few`` multiplies the estimate of a forward pass or input
+def test_few_channel_factor_applies_to_narrow_forward_passes_only():
+    """A calibrated ``few`` factor multiplies the estimate of a forward pass or input
     gradient with few channels per group, and nothing else: not a dense layer, and not a
     kernel gradient (whose "channels" are the batch)."""
-    from jconv._algorithms import _calibration
-    from jconv._select import estimate
-
     depthwise = conv_layer("t", (8, 64, 28, 28), (64, 1, 3, 3), "float32", padding=1,
                            groups=64).spec
     dense = conv_layer("t", (8, 64, 28, 28), (64, 64, 3, 3), "float32", padding=1).spec
     passes = [depthwise, depthwise.input_grad(), depthwise.kernel_grad(), dense]
-    monkeypatch.setitem(_calibration.CONSTANTS, "scale_xla_few", 1.0)
-    before = [estimate("xla", s).seconds for s in passes]
-    monkeypatch.setitem(_calibration.CONSTANTS, "scale_xla_few", 3.0)
-    after = [estimate("xla", s).seconds for s in passes]
-    assert [a / b for a, b in zip(after, before)] == pytest.approx([3.0, 3.0, 1.0, 1.0])
+    one = {"xla": {"base": 2.0, "few": 1.0}}
+    three = {"xla": {"base": 2.0, "few": 3.0}}
+    ratios = [_select.scale(three, "xla", s) / _select.scale(one, "xla", s) for s in passes]
+    assert ratios == pytest.approx([3.0, 3.0, 1.0, 1.0])
+
+
+def test_scale_rule_class_replaces_base_dims_and_few_multiply():
+    """The one rule: a kernel-class scale replaces the base, per-dims and few factors
+    multiply, and a form without refinements scales by its base."""
+    scales = {"f": {"base": 2.0, "small": 5.0, "2d": 0.5, "few": 3.0}, "g": {"base": 1.5}}
+    depthwise = conv_layer("t", (8, 64, 28, 28), (64, 1, 3, 3), "float32", padding=1,
+                           groups=64).spec
+    pointwise = conv_layer("t", (8, 64, 28), (64, 64, 1), "float32").spec
+    assert _select.scale(scales, "f", depthwise) == pytest.approx(5.0 * 0.5 * 3.0)
+    assert _select.scale(scales, "f", pointwise) == pytest.approx(2.0)
+    assert _select.scale(scales, "g", depthwise) == pytest.approx(1.5)
 
 
 @pytest.mark.parametrize("x_shape, w_shape, kw, fast", [
@@ -354,9 +371,11 @@ def test_taps_fused_form_scale_is_split_where_it_runs_fastest(x_shape, w_shape, 
     unrolled pass over contiguous windows: stride 1, undilated, at most 128 terms."""
     from jconv._algorithms import taps
 
+    def keys(s):
+        return {f.key for f in taps.plan(s, _select._planner("cpu").context)}
+
     spec = conv_layer("t", x_shape, w_shape, "float32", **kw).spec
-    assert taps.scale_key(spec, "fma") == ("scale_taps_fma_few" if fast else "scale_taps_fma")
-    assert taps.scale_key(spec, "dot") == "scale_taps_dot"
+    assert ("taps.fma_few" in keys(spec)) == fast
+    assert ("taps.fma" in keys(spec)) == (not fast)
     # the input gradient of a strided layer is input-dilated: never the fast case
-    assert taps.scale_key(spec.input_grad(), "fma") == (
-        "scale_taps_fma_few" if fast and "stride" not in kw else "scale_taps_fma")
+    assert ("taps.fma_few" in keys(spec.input_grad())) == (fast and "stride" not in kw)

@@ -48,7 +48,7 @@ def fresh_plans():
     def clear():
         winograd._plan.cache_clear()
         winograd._chunking.cache_clear()
-        _select._clear_compiled()
+        _select.clear_plans()
 
     clear()
     yield

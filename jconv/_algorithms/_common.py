@@ -13,12 +13,6 @@ import numpy as np
 from jax import lax
 
 from .._spec import ConvSpec
-from ._calibration import CONSTANTS
-
-# Machine constants of the cost model, measured by benchmarks/calibrate.py.
-MATMUL_FLOPS = CONSTANTS["matmul_flops"]      # float32 matmul throughput, well-shaped
-STREAM_BYTES = CONSTANTS["stream_bytes"]      # memory traffic, bytes per second
-LAUNCH_SECONDS = CONSTANTS["launch_seconds"]  # fixed overhead per fused operation
 
 _WIDE = ("float64", "complex128", "int64", "uint64")
 _COMPLEX = ("complex64", "complex128")
@@ -71,8 +65,9 @@ def is_integer(spec: ConvSpec) -> bool:
     return np.dtype(spec.dtype).kind in "iub"
 
 
-def dtype_factor(spec: ConvSpec, key: str) -> float:
-    """How much slower than float32 arithmetic ``key`` (a calibrated family) runs."""
+def dtype_factor(spec: ConvSpec, key: str, c) -> float:
+    """How much slower than float32 arithmetic ``key`` (a calibrated family) runs;
+    ``c``: the machine constants."""
     if spec.dtype in _COMPLEX:
         base = 4.0  # one complex multiply-add is four real ones
         wide = spec.dtype == "complex128"
@@ -80,18 +75,18 @@ def dtype_factor(spec: ConvSpec, key: str) -> float:
         base = 1.0
         wide = spec.dtype in _WIDE
     if is_integer(spec):
-        return base * CONSTANTS[f"{key}_int_factor"] * (2.0 if wide else 1.0)
-    return base * (CONSTANTS[f"{key}_f64_factor"] if wide else 1.0)
+        return base * c[f"{key}_int_factor"] * (2.0 if wide else 1.0)
+    return base * (c[f"{key}_f64_factor"] if wide else 1.0)
 
 
-def fault_seconds(workspace: float) -> float:
+def fault_seconds(workspace: float, c) -> float:
     """The time to first-touch scratch memory past the size the allocator keeps for reuse.
 
     Large temporaries are freshly mapped on every call and every page faults on first
     use, which costs far more than streaming through memory that is already mapped.
     """
-    over = workspace - CONSTANTS["alloc_reuse_bytes"]
-    return max(over, 0.0) / CONSTANTS["fault_bytes"]
+    over = workspace - c["alloc_reuse_bytes"]
+    return max(over, 0.0) / c["fault_bytes"]
 
 
 def largest_divisor(n: int, limit: float) -> int:
@@ -136,7 +131,7 @@ def loop_slicer(a, axis: int):
     return read
 
 
-PARALLEL_CHUNKS = int(CONSTANTS.get("parallel_chunks", min(os.cpu_count() or 1, 4)))
+PARALLEL_CHUNKS = min(os.cpu_count() or 1, 4)
 """Independent chunks computed per loop step: XLA runs independent operations
 concurrently, which a sequential loop over chunks would not allow."""
 

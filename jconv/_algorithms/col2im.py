@@ -29,8 +29,7 @@ import jax.numpy as jnp
 from jax import lax
 
 from .._spec import ConvSpec
-from . import Algorithm, Cost
-from ._calibration import CONSTANTS
+from . import Algorithm, Form
 from ._common import (
     compute_itemsize,
     dtype_factor,
@@ -50,7 +49,7 @@ dilated by 2, at a batch of 32: 48.6 ms in one step (46 MiB of products), 33.2 i
 of 8 images (14 MiB), 36.0 in steps of 4 and 43.2 in steps of 16."""
 
 
-def supports(spec: ConvSpec) -> str | None:
+def _refusal(spec: ConvSpec) -> str | None:
     if any(s != 1 for s in spec.stride):
         return f"the stride is {spec.stride}: the products are scattered at stride 1 only"
     taps = math.prod(spec.kernel_size)
@@ -96,8 +95,8 @@ def _chunk(spec: ConvSpec) -> int:
     return largest_divisor(spec.batch, CHUNK_BYTES / per_image if per_image else spec.batch)
 
 
-def cost(spec: ConvSpec) -> Cost:
-    c = CONSTANTS
+def _estimate(spec: ConvSpec, c) -> tuple[float, int]:
+    """Raw (seconds, workspace) of the products and their scatter; ``c``: machine constants."""
     item = compute_itemsize(spec)
     taps = math.prod(spec.kernel_size)
     nc = _chunk(spec)
@@ -121,13 +120,13 @@ def cost(spec: ConvSpec) -> Cost:
     w_bytes = item * math.prod(spec.w_shape)
     seconds = (
         c["launch_seconds"] * steps * (4 + taps)
-        + 2 * macs * dtype_factor(spec, "matmul") / rate
+        + 2 * macs * dtype_factor(spec, "matmul", c) / rate
         + (2 * x_bytes + 2 * w_bytes + 2 * z_bytes + 2 * y_bytes) / c["stream_bytes"]
-        + fault_seconds(z_step + y_bytes)
+        + fault_seconds(z_step + y_bytes, c)
     )
     # one step's products and the phases before their interleave, next to the re-laid
     # operands
-    return Cost(seconds, z_step + y_bytes + relayout_bytes(spec))
+    return seconds, z_step + y_bytes + relayout_bytes(spec)
 
 
 def run(x, w, spec: ConvSpec, precision=None):
@@ -177,7 +176,7 @@ def _scatter(x, w, spec: ConvSpec, precision):
     return y[(slice(None),) * 3 + tuple(slice(0, o) for o in spec.out_size)]
 
 
-def detail(spec: ConvSpec) -> str:
+def _detail(spec: ConvSpec) -> str:
     """A few words on how ``spec`` would run (for `jconv.explain`)."""
     phases = math.prod(spec.lhs_dilation)
     taps = math.prod(spec.kernel_size)
@@ -188,10 +187,18 @@ def detail(spec: ConvSpec) -> str:
     )
 
 
+def plan(spec: ConvSpec, ctx):
+    """One form (``col2im``), or why the spec is out of reach."""
+    reason = _refusal(spec)
+    if reason:
+        return reason
+    seconds, workspace = _estimate(spec, ctx.constants)
+    return (Form("col2im", seconds, workspace, lambda x, w, p: run(x, w, spec, p), _detail(spec)),)
+
+
 ALGORITHM = Algorithm(
     "col2im",
     "one matrix product of every sample with every tap, added into the outputs it reaches",
-    supports,
-    cost,
-    run,
+    ("col2im",),
+    plan,
 )

@@ -63,31 +63,22 @@ import numpy as np
 from jax import lax
 
 from .._spec import ConvSpec
-from . import Algorithm, Cost
-from ._calibration import CONSTANTS
+from . import Algorithm, Form
 from ._common import (
-    LAUNCH_SECONDS,
-    STREAM_BYTES,
     compute_itemsize,
     map_chunks,
     relayout_bytes,
 )
 
-# -- cost-model constants (set by hand from measurements on a 2-core CPU; see
-# `_plain_cost`). benchmarks/calibrate.py does not measure them: it fits the scales
-# ``scale_fft*`` that multiply the whole estimate and absorb their error. A key of the
-# name given here in _calibration.CONSTANTS overrides the default. --------------------
-FFT_FLOPS = CONSTANTS.get("fft_flops", 10e9)
-"""Throughput of XLA's CPU FFT, in "flops" counted as ``2.5 n log2 n`` per real transform
-of ``n`` points (``5 n log2 n`` per complex one)."""
-FUSED_FLOPS = CONSTANTS.get("fft_fused_flops", 20e9)
-"""Throughput of the fused multiply-accumulate loop over few channels (complex64)."""
-BATCHED_MATMUL_FLOPS = CONSTANTS.get("fft_batched_matmul_flops", 12e9)
-"""Throughput of frequency-batched small real matmuls (many channels)."""
-CHUNK_BYTES = CONSTANTS.get("fft_chunk_bytes", 6 * 2**20)
+# The raw cost model's rates are machine constants of the calibration (set by hand from
+# measurements on a 2-core CPU; the calibration fits the scale of the whole estimate):
+# ``fft_flops``, the throughput of XLA's FFT in "flops" counted as ``2.5 n log2 n`` per
+# real transform of ``n`` points (``5 n log2 n`` per complex one); ``fft_fused_flops``,
+# the fused multiply-accumulate loop over few channels (complex64);
+# ``fft_batched_matmul_flops``, frequency-batched small real matmuls (many channels);
+# ``fft_cache_speedup``, how much faster chunked spectra stream than whole-batch ones.
+CHUNK_BYTES = 6 * 2**20
 """The batch is processed in chunks whose frames and spectra take about this much."""
-CACHE_SPEEDUP = CONSTANTS.get("fft_cache_speedup", 3.0)
-"""How much faster chunked spectra stream than spectra of the whole batch."""
 MIN_BLOCK_FACTOR = 2
 """Overlap-save frames are at least ``MIN_BLOCK_FACTOR (U - 1) + 1`` long."""
 
@@ -226,23 +217,24 @@ def _is_complex(spec: ConvSpec) -> bool:
     return np.dtype(spec.dtype).kind == "c"
 
 
-def _plain_cost(spec: ConvSpec, phases, blocks) -> tuple[float, int]:
-    """Seconds and workspace bytes of the plain FFT correlation with these blocks.
+def _plain_cost(spec: ConvSpec, phases, blocks, c) -> tuple[float, int]:
+    """Seconds and workspace bytes of the plain FFT correlation with these blocks
+    (``c``: the machine constants).
 
     The model (documented for calibration):
 
     * transforms: ``2.5 F log2 F`` flops per real frame of ``F`` points
       (``5 F log2 F`` complex), for ``N G Ci' nbt`` input frames, ``G Co' Ci'`` kernel
-      frames and ``N G Co' nbt`` output frames, at ``FFT_FLOPS``;
+      frames and ``N G Co' nbt`` output frames, at ``fft_flops``;
     * spectral product: ``8`` real flops per complex multiply-add,
-      ``N G Co' Ci' nbt bins``: for few channels a fused loop at ``FUSED_FLOPS``, for
-      many a batched matmul at ``BATCHED_MATMUL_FLOPS`` plus the transposes of the
+      ``N G Co' Ci' nbt bins``: for few channels a fused loop at ``fft_fused_flops``, for
+      many a batched matmul at ``fft_batched_matmul_flops`` plus the transposes of the
       spectra; for ``Ci' = 1`` a broadcast product, costed as memory traffic;
     * 64-bit dtypes: arithmetic at half the rate;
-    * memory: every spectrum written once and read once, at ``STREAM_BYTES`` (the
-      input and output spectra at ``CACHE_SPEEDUP`` times that when the batch is
+    * memory: every spectrum written once and read once, at ``stream_bytes`` (the
+      input and output spectra at ``fft_cache_speedup`` times that when the batch is
       processed in cache-sized chunks);
-    * a fixed ``LAUNCH_SECONDS`` per stage.
+    * a fixed ``launch_seconds`` per stage.
 
     Primes mark channel counts after the polyphase rewrite; ``nbt`` counts frames
     times pointwise positions, ``bins`` the stored frequencies of one frame.
@@ -265,21 +257,21 @@ def _plain_cost(spec: ConvSpec, phases, blocks) -> tuple[float, int]:
     wide = 2.0 if real_bytes == 8 else 1.0  # float64 / complex128 arithmetic
     method = _product_method(n * nbt, ci, co)
     if method == "broadcast":
-        product = spec_bytes / STREAM_BYTES
+        product = spec_bytes / c["stream_bytes"]
     elif method == "loop":
-        product = wide * 8 * cmacs / FUSED_FLOPS
+        product = wide * 8 * cmacs / c["fft_fused_flops"]
     else:  # transposes of the three spectra, then batched real matmuls
-        product = wide * 8 * cmacs / BATCHED_MATMUL_FLOPS + 4 * spec_bytes / STREAM_BYTES
+        product = wide * 8 * cmacs / c["fft_batched_matmul_flops"] + 4 * spec_bytes / c["stream_bytes"]
     # chunked batches (see `_chunk`) keep the x and y spectra in cache
     per_n = (frames_x + frames_y) / max(n, 1) * (real_bytes * F + c_bytes * bins)
     cached = n * per_n > CHUNK_BYTES and per_n <= 2 * CHUNK_BYTES
     xy_bytes = c_bytes * bins * (frames_x + frames_y)
-    memory = 2 * (spec_bytes - xy_bytes + xy_bytes / (CACHE_SPEEDUP if cached else 1.0))
+    memory = 2 * (spec_bytes - xy_bytes + xy_bytes / (c["fft_cache_speedup"] if cached else 1.0))
     seconds = (
-        wide * fft_flops / FFT_FLOPS
+        wide * fft_flops / c["fft_flops"]
         + product
-        + memory / STREAM_BYTES
-        + 8 * LAUNCH_SECONDS
+        + memory / c["stream_bytes"]
+        + 8 * c["launch_seconds"]
     )
     return seconds, int(spec_bytes + real_bytes * F * (frames_x + frames_y))
 
@@ -298,14 +290,13 @@ def _per_batch_bytes(spec: ConvSpec, phases, blocks) -> float:
     return spec.groups * (ci + co) * nbt * per_frame
 
 
-def _chunk(spec: ConvSpec) -> int | None:
+def _chunk(spec: ConvSpec, phases, blocks) -> int | None:
     """Batch elements per chunk (None: no chunking): the largest divisor of the batch
     whose frames and spectra fit in `CHUNK_BYTES`.
 
     Measured: 1.3x faster for 8 x 16 x 64 x 64 with 15 x 15 kernels, 1.7x for a
     depthwise 8 x 64 x 56 x 56 with 31 x 31 kernels.
     """
-    phases, blocks, _ = _plan(spec)
     per = _per_batch_bytes(spec, phases, blocks)
     n = spec.batch
     if n * per <= CHUNK_BYTES:
@@ -328,27 +319,27 @@ def _block_candidates(p: _Phases) -> list[_Block]:
     return out
 
 
-@functools.lru_cache(maxsize=512)
-def _plan(spec: ConvSpec) -> tuple[tuple[_Phases, ...], tuple[_Block, ...], Cost]:
-    """The polyphase rewrite, the blocking per dim (greedy, cheapest first) and the cost."""
+def _plan(spec: ConvSpec, c) -> tuple[tuple[_Phases, ...], tuple[_Block, ...], float, int]:
+    """The polyphase rewrite, the blocking per dim (greedy, cheapest first), and the raw
+    seconds and workspace (``c``: the machine constants)."""
     phases = _phases(spec)
     blocks = [_block_candidates(p)[0] for p in phases]
     for i, p in enumerate(phases):
         best = None
         for cand in _block_candidates(p):
             trial = [*blocks[:i], cand, *blocks[i + 1:]]
-            c = _plain_cost(spec, phases, trial)
-            if best is None or c[0] < best[0][0]:
-                best = (c, cand)
+            est = _plain_cost(spec, phases, trial, c)
+            if best is None or est[0] < best[0][0]:
+                best = (est, cand)
         blocks[i] = best[1]
-    seconds, work = _plain_cost(spec, phases, blocks)
+    seconds, work = _plain_cost(spec, phases, blocks, c)
     # the rewrite itself: gather of the kernel, phase split of x, interleave of y
     rewrite = 2 * compute_itemsize(spec) * (
         math.prod(spec.x_shape) + math.prod(spec.y_shape)
-    ) / STREAM_BYTES
+    ) / c["stream_bytes"]
     # the workspace: the frames and spectra of one chunk, and the rewritten operands
     workspace = work + relayout_bytes(spec)
-    return phases, tuple(blocks), Cost(seconds + rewrite + LAUNCH_SECONDS, workspace)
+    return phases, tuple(blocks), seconds + rewrite + c["launch_seconds"], workspace
 
 
 # ---------------------------------------------------------------------------------------
@@ -356,16 +347,15 @@ def _plan(spec: ConvSpec) -> tuple[tuple[_Phases, ...], tuple[_Block, ...], Cost
 # ---------------------------------------------------------------------------------------
 
 
-def supports(spec: ConvSpec) -> str | None:
+def plan(spec: ConvSpec, ctx):
+    """One form (``fft``) with its blocking, or why the spec is out of reach."""
     if not jax.dtypes.issubdtype(spec.dtype, np.inexact):
-        return (
-            f"integer convolution must be exact; FFT rounds (dtype {spec.dtype})"
-        )
-    return None
-
-
-def cost(spec: ConvSpec) -> Cost:
-    return _plan(spec)[2]
+        return f"integer convolution must be exact; FFT rounds (dtype {spec.dtype})"
+    phases, blocks, seconds, workspace = _plan(spec, ctx.constants)
+    blocked = [f"{b.nb} x {b.B}" for b in blocks if b.B and b.nb > 1]
+    detail = "overlap-save frames " + ", ".join(blocked) if blocked else ""
+    return (Form("fft", seconds, workspace,
+                 lambda x, w, p: run(x, w, spec, phases, blocks, p), detail),)
 
 
 def _split_input_phases(x, phases):
@@ -597,15 +587,15 @@ def _plain_fft_correlation(xp, wr, phases, blocks, precision, chunk=None):
     return map_chunks(lambda xc: body(xc, wf), xp.reshape(n // chunk, chunk, *xp.shape[1:]))
 
 
-def run(x, w, spec: ConvSpec, precision=None):
-    phases, blocks, _ = _plan(spec)
+def run(x, w, spec: ConvSpec, phases, blocks, precision=None):
+    """``spec`` with the rewrite ``phases`` and the frames ``blocks`` (`_plan`)."""
     if any(p.empty for p in phases):
         return jnp.zeros(spec.y_shape, x.dtype)
     xs = _split_input_phases(x, phases)
     cfg = [(0, 0, 0)] * 3 + [(p.lo, p.hi, 0) for p in phases]
     xp = lax.pad(xs, jnp.zeros((), xs.dtype), cfg)
     wr = _plain_kernel(w, phases)
-    y = _plain_fft_correlation(xp, wr, phases, blocks, precision, _chunk(spec))
+    y = _plain_fft_correlation(xp, wr, phases, blocks, precision, _chunk(spec, phases, blocks))
     return _interleave_output(y, phases, spec).astype(x.dtype)
 
 
@@ -613,7 +603,6 @@ ALGORITHM = Algorithm(
     "fft",
     "convolution theorem (real/complex FFTs), polyphase stride and dilation, "
     "overlap-save blocking",
-    supports,
-    cost,
-    run,
+    ("fft",),
+    plan,
 )

@@ -31,8 +31,7 @@ import jax.numpy as jnp
 from jax import lax
 
 from .._spec import ConvSpec
-from . import Algorithm, Cost
-from ._calibration import CONSTANTS
+from . import Algorithm, Form
 from ._common import (
     compute_itemsize,
     dilate_and_pad,
@@ -83,7 +82,7 @@ def _slices(spec: ConvSpec) -> int:
     return sum(spec.kernel_size) if _by_taps(spec) else sum(spec.out_size)
 
 
-def supports(spec: ConvSpec) -> str | None:
+def _refusal(spec: ConvSpec) -> str | None:
     spec = _swapped(spec) or spec
     n = _slices(spec)
     if n > MAX_SLICES:
@@ -126,11 +125,11 @@ def workspace(spec: ConvSpec) -> int:
     )
 
 
-def cost(spec: ConvSpec) -> Cost:
+def _estimate(spec: ConvSpec, c) -> tuple[float, int]:
+    """Raw (seconds, workspace) of the unfolded product; ``c``: machine constants."""
     swapped = _swapped(spec)
     if swapped is not None:
-        return cost(swapped)
-    c = CONSTANTS
+        return _estimate(swapped, c)
     item = compute_itemsize(spec)
     nc = _chunk(spec)
     by_taps = _by_taps(spec)
@@ -154,20 +153,19 @@ def cost(spec: ConvSpec) -> Cost:
     w_bytes = item * math.prod(spec.w_shape)
     seconds = (
         c["launch_seconds"] * steps * (4 + _slices(spec))
-        + 2 * spec.macs * dtype_factor(spec, "matmul") / rate
+        + 2 * spec.macs * dtype_factor(spec, "matmul", c) / rate
         + (3 * x_bytes + unfolds + 2 * y_bytes + 2 * w_bytes) / c["stream_bytes"]
-        + fault_seconds(patches + x_bytes + y_bytes)
+        + fault_seconds(patches + x_bytes + y_bytes, c)
     )
-    scale = CONSTANTS.get("scale_im2col_taps" if by_taps else "scale_im2col_positions", 1.0)
     # the stacked windows and their reshaped copy, next to the re-laid operands
-    return Cost(seconds * scale, 2 * patches + relayout_bytes(spec))
+    return seconds, 2 * patches + relayout_bytes(spec)
 
 
-def detail(spec: ConvSpec) -> str:
+def _detail(spec: ConvSpec) -> str:
     """A few words on how ``spec`` would run (for `jconv.explain`)."""
     swapped = _swapped(spec)
     if swapped is not None:
-        return detail(swapped) + ", input and kernel exchanged (no products with zeros)"
+        return _detail(swapped) + ", input and kernel exchanged (no products with zeros)"
     by_taps = _by_taps(spec)
     total = spec.batch if by_taps else spec.in_channels
     steps = total // _chunk(spec)
@@ -286,10 +284,19 @@ def run(x, w, spec: ConvSpec, precision=None):
     return jnp.transpose(y, (1, 0, 3, 2)).reshape(spec.y_shape)
 
 
+def plan(spec: ConvSpec, ctx):
+    """One form, by taps (``im2col.taps``) or by positions (``im2col.positions``)."""
+    reason = _refusal(spec)
+    if reason:
+        return reason
+    seconds, workspace = _estimate(spec, ctx.constants)
+    key = "im2col.taps" if _by_taps(_swapped(spec) or spec) else "im2col.positions"
+    return (Form(key, seconds, workspace, lambda x, w, p: run(x, w, spec, p), _detail(spec)),)
+
+
 ALGORITHM = Algorithm(
     "im2col",
     "unfolded patches times the kernel matrix: one matrix product per group",
-    supports,
-    cost,
-    run,
+    ("im2col.taps", "im2col.positions"),
+    plan,
 )

@@ -17,15 +17,16 @@ smallest solution; none when ``gcd(d, ld)`` does not divide ``lo - r s``), and w
 
 an ordinary convolution of the undilated input with the sub-kernel ``w[t0::T]`` (stride
 ``s'``, dilation ``d'``, padding ``-c0`` below). Each phase is computed by the cheapest
-other algorithm and the phases are interleaved into the output. This does exactly the
+other algorithm (the selector's choice, ``ctx.choose``) and the phases are interleaved
+into the output. This does exactly the
 products with real samples, ``1 / ld`` of the dilated sum per dim. Exact for integers.
 
 The phases all read the same input. When their sub-kernels are long (a kernel gradient,
 whose "kernel" is the output cotangent) they can run as one convolution: each phase's
 sub-kernel shifted by ``(c0 - c0_min) / d'`` taps into a common window (zeros around it),
 the phases stacked along the output channels. The products grow by the zeros
-(``MERGE_WASTE`` at most) but one wide product replaces ``P`` narrow ones; the cost
-model picks whichever form is cheaper.
+(``MERGE_WASTE`` at most) but one wide product replaces ``P`` narrow ones; both are
+forms of the plan, and the selector runs the cheaper.
 """
 
 from __future__ import annotations
@@ -38,8 +39,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._spec import ConvSpec
-from . import Algorithm, Cost
-from ._calibration import CONSTANTS
+from . import Algorithm, Form
 from ._common import compute_itemsize, effective_kernel, relayout_bytes
 
 
@@ -175,19 +175,7 @@ def _merged(spec: ConvSpec, phases):
     return sub, [tuple(sh) for sh in shifts], tuple(window)
 
 
-def _merged_form(spec: ConvSpec):
-    """``(merged, inner name, inner estimate)`` when running every phase as one
-    convolution (`_merged`) is estimated cheaper than running them apart, else None."""
-    _, phases = _phase_specs(spec)
-    merged = _merged(spec, phases)
-    if merged is None:
-        return None
-    name, est = _inner(merged[0])
-    apart = sum(_inner(sub)[1].seconds for _, sub, _ in phases if sub is not None)
-    return (merged, name, est) if est.seconds < apart else None
-
-
-def supports(spec: ConvSpec) -> str | None:
+def _refusal(spec: ConvSpec) -> str | None:
     if all(ld == 1 for ld in spec.lhs_dilation):
         return "the input is not dilated (lhs_dilation is 1), so there are no phases to split"
     if math.prod(period for period, _ in _plan(spec)) > 4096:
@@ -195,39 +183,48 @@ def supports(spec: ConvSpec) -> str | None:
     return None
 
 
-def _inner(sub: ConvSpec):
-    """The algorithm (and its calibrated estimate) that computes one phase."""
-    from .._select import choose, estimate  # the selector imports this module
-
-    name = choose(sub, "auto", "phase")
-    return name, estimate(name, sub)
-
-
-def cost(spec: ConvSpec) -> Cost:
-    c = CONSTANTS
-    _, phases = _phase_specs(spec)
-    form = _merged_form(spec)
-    if form is not None:
-        seconds, work = form[2].seconds, form[2].workspace
-    else:
-        seconds, work = 0.0, 0
-        for _, sub, _ in phases:
-            if sub is not None:
-                _, inner = _inner(sub)
-                seconds += inner.seconds
-                work = max(work, inner.workspace)
+def plan(spec: ConvSpec, ctx):
+    """Two forms: the phases apart, each run by its own choice, and (when `_merged`
+    allows) every phase as one convolution. Both are keyed ``polyphase``: the raw
+    estimate is the phases' calibrated estimates plus the interleave."""
+    reason = _refusal(spec)
+    if reason:
+        return reason
+    c = ctx.constants
+    dims, phases = _phase_specs(spec)
+    live = [(combo, sub, ph) for combo, sub, ph in phases if sub is not None]
     y_bytes = compute_itemsize(spec) * math.prod(spec.y_shape)
-    seconds += c["launch_seconds"] * 2 + 2 * y_bytes / c["stream_bytes"]
+    extra = c["launch_seconds"] * 2 + 2 * y_bytes / c["stream_bytes"]
     # the phase outputs, stacked and interleaved, and the sub-kernels, next to the largest
     # phase's workspace
-    return Cost(seconds, work + 2 * y_bytes + relayout_bytes(spec))
+    room = 2 * y_bytes + relayout_bytes(spec)
+    inner = {combo: ctx.choose(sub) for combo, sub, _ in live}
+    names = [inner[combo].name for combo, _, _ in live]
+    counts = ", ".join(f"{n} x{names.count(n)}" for n in dict.fromkeys(names))
+    zero = len(phases) - len(live)
+    forms = [Form(
+        "polyphase",
+        sum(ch.seconds for ch in inner.values()) + extra,
+        max((ch.workspace for ch in inner.values()), default=0) + room,
+        lambda x, w, p: run(x, w, spec, dims, phases, inner, None, p),
+        f"{len(phases)} phases ({counts}{f', {zero} all-zero' if zero else ''})",
+    )]
+    merged = _merged(spec, phases)
+    if merged is not None:
+        one = ctx.choose(merged[0])
+        forms.append(Form(
+            "polyphase", one.seconds + extra, one.workspace + room,
+            lambda x, w, p: run(x, w, spec, dims, phases, None, (merged, one), p),
+            f"{len(phases)} phases merged into one convolution ({one.name}, "
+            f"{len(live)} x the channels)",
+        ))
+    return tuple(forms)
 
 
-def run(x, w, spec: ConvSpec, precision=None):
-    from . import REGISTRY
-
+def run(x, w, spec: ConvSpec, plan, phases, inner, merged, precision=None):
+    """The phases of ``spec`` (`_phase_specs`), each by its choice in ``inner``, or all
+    as one convolution, ``merged = ((sub, shifts, window), choice)``."""
     w = effective_kernel(w, spec)
-    plan, phases = _phase_specs(spec)
     periods = [period for period, _ in plan]
     qmax = [-(-o // period) for o, period in zip(spec.out_size, periods)]
     n, g, co = spec.batch, spec.groups, spec.out_channels
@@ -239,17 +236,16 @@ def run(x, w, spec: ConvSpec, precision=None):
         )
         return w[(slice(None),) * 3 + index]
 
-    form = _merged_form(spec)
     outputs = {}
-    if form is not None:  # every phase's sub-kernel shifted into the common window
-        (sub, shifts, window), name, _ = form
+    if merged is not None:  # every phase's sub-kernel shifted into the common window
+        (sub, shifts, window), one = merged
         live = [(combo, dims) for combo, s, dims in phases if s is not None]
         kernels = [
             jnp.pad(sub_kernel(dims), [(0, 0)] * 3 + [
                 (sh, k - sh - ph.ntaps) for sh, k, ph in zip(shift, window, dims)])
             for (_, dims), shift in zip(live, shifts)
         ]
-        y = REGISTRY[name].run(x, jnp.concatenate(kernels, axis=1), sub, precision)
+        y = one.run(x, jnp.concatenate(kernels, axis=1), precision)
         y = y.reshape(n, g, len(live), co, *sub.out_size)
         for k, (combo, dims) in enumerate(live):
             outputs[combo] = y[(slice(None), slice(None), k, slice(None)) + tuple(
@@ -262,7 +258,7 @@ def run(x, w, spec: ConvSpec, precision=None):
         elif combo in outputs:
             y = outputs[combo]
         else:
-            y = REGISTRY[_inner(sub)[0]].run(x, sub_kernel(dims), sub, precision)
+            y = inner[combo].run(x, sub_kernel(dims), precision)
         pads = [(0, 0)] * 3 + [(0, q - ph.count) for q, ph in zip(qmax, dims)]
         blocks[combo] = jnp.pad(y, pads) if any(p[1] for p in pads) else y
     zero = jnp.zeros((n, g, co, *qmax), x.dtype)
@@ -284,20 +280,6 @@ def _tap_step(spec: ConvSpec, i: int) -> int:
     return ld // math.gcd(d, ld)
 
 
-def detail(spec: ConvSpec) -> str:
-    """A few words on how ``spec`` would run (for `jconv.explain`)."""
-    _, phases = _phase_specs(spec)
-    form = _merged_form(spec)
-    if form is not None:
-        live = sum(sub is not None for _, sub, _ in phases)
-        return f"{len(phases)} phases merged into one convolution ({form[1]}, {live} x the channels)"
-    names = [_inner(sub)[0] for _, sub, _ in phases if sub is not None]
-    counts = {n: names.count(n) for n in dict.fromkeys(names)}
-    inner = ", ".join(f"{n} x{k}" for n, k in counts.items())
-    zero = len(phases) - len(names)
-    return f"{len(phases)} phases ({inner}{f', {zero} all-zero' if zero else ''})"
-
-
 def phase_count(spec: ConvSpec) -> int:
     """Number of phases (for explain): the product of the per-dim periods."""
     return int(np.prod([period for period, _ in _plan(spec)]))
@@ -306,7 +288,6 @@ def phase_count(spec: ConvSpec) -> int:
 ALGORITHM = Algorithm(
     "polyphase",
     "transposed convolution split into ld^n stride-1 phases with sub-kernels (no zeros)",
-    supports,
-    cost,
-    run,
+    ("polyphase",),
+    plan,
 )

@@ -2,7 +2,7 @@
 
     y[n, g, :, p] = sum_t  w[g, :, :, t'] @ xe[n, g, :, p * s + t * d]
 
-Four forms of the same sum, picked per spec by `cost`:
+Four forms of the same sum; the selector picks the cheapest per spec:
 
 * ``fma``: for small channel counts (depthwise, small groups) every (tap, input channel)
   pair is one broadcast multiply-add, ``y[n, g, o, :] += w[g, o, c, t'] * window[n, g, c, :]``,
@@ -32,8 +32,7 @@ import jax.numpy as jnp
 from jax import lax
 
 from .._spec import ConvSpec
-from . import Algorithm, Cost
-from ._calibration import CONSTANTS
+from . import Algorithm, Form
 from ._common import (
     compute_itemsize,
     dilate_and_pad,
@@ -72,9 +71,8 @@ def _flat_kernel(spec: ConvSpec) -> bool:
     return wide <= 2 * math.prod(spec.kernel_size)
 
 
-def _mode_costs(spec: ConvSpec) -> dict[str, Cost]:
-    """Estimated cost of every form this spec allows."""
-    c = CONSTANTS
+def _form_costs(spec: ConvSpec, c) -> dict[str, tuple[float, int]]:
+    """Raw (seconds, workspace) of every form this spec allows; ``c``: machine constants."""
     item = compute_itemsize(spec)
     n_taps = math.prod(spec.kernel_size)
     n_pos = math.prod(spec.out_size)
@@ -89,9 +87,9 @@ def _mode_costs(spec: ConvSpec) -> dict[str, Cost]:
     if _terms(spec) <= MAX_TERMS:
         wide = 1.0 / wide_fraction(spec) if all(s == 1 for s in spec.stride) else 1.0
         loops = 1 if _terms(spec) <= UNROLL_TERMS else spec.kernel_size[0]
-        out["fma"] = Cost(
+        out["fma"] = (
             launch * (2 + loops)
-            + flops * wide * dtype_factor(spec, "fma") / c["fma_flops"]
+            + flops * wide * dtype_factor(spec, "fma", c) / c["fma_flops"]
             + (2 * padded + loops * y_bytes * wide) / stream,
             padded + int(y_bytes * wide) + relayout,
         )
@@ -100,9 +98,9 @@ def _mode_costs(spec: ConvSpec) -> dict[str, Cost]:
             spec.out_channels, c["matmul_half"]
         ) * saturation(n_pos, c["matmul_half"])
         window = item * rows * spec.in_channels * n_pos
-        out["dot"] = Cost(
+        out["dot"] = (
             n_taps * launch * 3
-            + flops * dtype_factor(spec, "matmul") / rate
+            + flops * dtype_factor(spec, "matmul", c) / rate
             + (padded + n_taps * (window * 2 + y_bytes * 2)) / stream,
             padded + n_taps * window + relayout,
         )
@@ -112,11 +110,11 @@ def _mode_costs(spec: ConvSpec) -> dict[str, Cost]:
         else:
             wide = 1.0
         partial = int(item * rows * spec.out_channels * n_pos * n_taps * wide)
-        out["reduce"] = Cost(
+        out["reduce"] = (
             launch * 4
-            + flops * wide * dtype_factor(spec, "fma") / c["fma_flops"]
+            + flops * wide * dtype_factor(spec, "fma", c) / c["fma_flops"]
             + (2 * padded + w_bytes + 2 * partial) / stream
-            + fault_seconds(partial + padded),
+            + fault_seconds(partial + padded, c),
             partial + padded + relayout,
         )
     if n_pos <= MAX_POSITIONS:
@@ -125,65 +123,45 @@ def _mode_costs(spec: ConvSpec) -> dict[str, Cost]:
             spec.out_channels, c["matmul_half"]
         ) * saturation(spec.batch, c["matmul_half"])
         window = item * rows * depth
-        out["positions"] = Cost(
+        out["positions"] = (
             n_pos * launch * 3
-            + flops * dtype_factor(spec, "matmul") / rate
+            + flops * dtype_factor(spec, "matmul", c) / rate
             + (padded + n_pos * (window * 2 + w_bytes)) / stream,
             padded + n_pos * window + relayout,
         )
     return out
 
 
-def scale_key(spec: ConvSpec, form: str) -> str:
-    """The calibrated scale of ``form`` for ``spec``: ``scale_taps_<form>``, or
-    ``scale_taps_fma_few`` for the fused form at its fastest: few channels (`few_channels`),
-    stride 1 and no input dilation (every window one contiguous slice of the wide rows) and
-    every term unrolled into one pass over the output. It runs about twice as fast per
-    multiply-add as its model's rate there (measured / modelled time 0.46-0.97 over the
-    calibration set, median 0.67) and slower elsewhere (0.44-5.6, median 1.4)."""
-    fast = (
+def _fast_fused(spec: ConvSpec) -> bool:
+    """The fused form at its fastest, with a calibrated scale of its own (``taps.fma_few``):
+    few channels (`few_channels`), stride 1 and no input dilation (every window one
+    contiguous slice of the wide rows) and every term unrolled into one pass over the
+    output."""
+    return (
         few_channels(spec)
         and all(s == 1 for s in spec.stride)
         and all(d == 1 for d in spec.lhs_dilation)
         and _terms(spec) <= UNROLL_TERMS
     )
-    return "scale_taps_fma_few" if form == "fma" and fast else f"scale_taps_{form}"
 
 
-def _scaled_costs(spec: ConvSpec) -> dict[str, Cost]:
-    """`_mode_costs` times each form's calibrated scale (`scale_key`; the form's general
-    scale where that one is not calibrated)."""
-    out = {}
-    for form, c in _mode_costs(spec).items():
-        scale = CONSTANTS.get(scale_key(spec, form), CONSTANTS.get(f"scale_taps_{form}", 1.0))
-        out[form] = Cost(c.seconds * scale, c.workspace)
-    return out
-
-
-def supports(spec: ConvSpec) -> str | None:
-    if not _mode_costs(spec):
+def plan(spec: ConvSpec, ctx):
+    """Every form the spec allows, or why none does."""
+    costs = _form_costs(spec, ctx.constants)
+    if not costs:
         return (
             f"the kernel has {math.prod(spec.kernel_size)} taps and the output "
             f"{math.prod(spec.out_size)} positions; this unrolled sum allows at most "
             f"{MAX_TAPS} taps ({MAX_TERMS} taps times input channels) or {MAX_POSITIONS} "
             f"positions"
         )
-    return None
-
-
-def mode(spec: ConvSpec) -> str:
-    """The cheapest form for ``spec``: ``"fma"``, ``"dot"``, ``"reduce"`` or ``"positions"``."""
-    costs = _scaled_costs(spec)
-    return min(costs, key=lambda k: costs[k].seconds)
-
-
-def cost(spec: ConvSpec) -> Cost:
-    return _scaled_costs(spec)[mode(spec)]
-
-
-def detail(spec: ConvSpec) -> str:
-    """A few words on how ``spec`` would run (for `jconv.explain`)."""
-    return f"{mode(spec)} form"
+    forms = []
+    for form, (seconds, workspace) in costs.items():
+        key = "taps.fma_few" if form == "fma" and _fast_fused(spec) else f"taps.{form}"
+        forms.append(Form(key, seconds, workspace,
+                          lambda x, w, p, form=form: run_form(form, x, w, spec, p),
+                          f"{form} form"))
+    return tuple(forms)
 
 
 def _fma(xe, w, spec: ConvSpec):
@@ -321,7 +299,7 @@ def _positions(xe, w, spec: ConvSpec, precision):
 
 
 def run_form(form: str, x, w, spec: ConvSpec, precision=None):
-    """Compute ``spec`` with one named form (it must be among `_mode_costs`'s keys)."""
+    """Compute ``spec`` with one named form (it must be among `_form_costs`'s keys)."""
     xe = dilate_and_pad(x, spec)
     w = effective_kernel(w, spec)
     if form == "fma":
@@ -333,15 +311,10 @@ def run_form(form: str, x, w, spec: ConvSpec, precision=None):
     return _positions(xe, w, spec, precision)
 
 
-def run(x, w, spec: ConvSpec, precision=None):
-    return run_form(mode(spec), x, w, spec, precision)
-
-
 ALGORITHM = Algorithm(
     "taps",
     "direct sum unrolled over kernel taps (fused multiply-adds for few channels) or over "
     "output positions",
-    supports,
-    cost,
-    run,
+    ("taps.fma", "taps.fma_few", "taps.dot", "taps.reduce", "taps.positions"),
+    plan,
 )

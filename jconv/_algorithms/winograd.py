@@ -42,11 +42,8 @@ import numpy as np
 from jax import lax
 
 from .._spec import ConvSpec
-from . import Algorithm, Cost
-from ._calibration import CONSTANTS
+from . import Algorithm, Form
 from ._common import (
-    LAUNCH_SECONDS,
-    STREAM_BYTES,
     compute_itemsize,
     effective_kernel,
     largest_divisor,
@@ -60,22 +57,13 @@ MAX_ALPHA_32 = 6
 """Largest tile for float32 (and float16/bfloat16, computed in float32) and complex64."""
 MAX_ALPHA_64 = 8
 """Largest tile for float64 and complex128."""
-# Set by hand from measurements on a 2-core CPU; benchmarks/calibrate.py fits the scales
-# ``scale_winograd*`` of the whole estimate instead (a key of the name given here in
-# _calibration.CONSTANTS overrides the default).
-TRANSFORM_FLOPS = CONSTANTS.get("winograd_transform_flops", 24e9)
-"""Throughput of the fused tile transforms (sums of scaled slices)."""
-GEMM_FLOPS = CONSTANTS.get("winograd_gemm_flops", 85e9)
-"""Throughput of the GEMMs, one per transform point, which XLA runs as one batched
-product: measured 50-190 GFLOP/s, typically about 85, for 16-36 products of 16-1024 rows
-and 64-512 channels, against 169 for one well-shaped product. With few channels per
-group it stays near that rate (XLA runs such a product as an elementwise one), so no
-shape efficiency applies. Fitted with the transform rate on the calibration set and
-seven dense 3x3 layers on 7x7 to 56x56 images, each timed once: the spread of measured
-over modelled time is 0.24 in log (0.48 with the single-product rate and a penalty for
-few channels)."""
-CACHE_SPEEDUP = CONSTANTS.get("winograd_cache_speedup", 3.0)
-"""How much faster the tiles stream when a chunk fits in cache."""
+# The raw cost model's rates are machine constants of the calibration (set by hand from
+# measurements on a 2-core CPU; the calibration fits the scale of the whole estimate):
+# ``winograd_transform_flops``, the fused tile transforms (sums of scaled slices);
+# ``winograd_gemm_flops``, the GEMMs, one per transform point, which XLA runs as one
+# batched product (its rate, which stays near that with few channels per group);
+# ``winograd_cache_speedup``, how much faster the tiles stream when a chunk fits in cache.
+# The rates and their fit are in the benchmarks' notes.
 
 
 @functools.cache
@@ -139,7 +127,7 @@ def _plan(spec: ConvSpec) -> tuple[_Dim, ...]:
     return tuple(_choose_dim(o, k, amax) for o, k in zip(spec.out_size, spec.kernel_size))
 
 
-def supports(spec: ConvSpec) -> str | None:
+def _refusal(spec: ConvSpec) -> str | None:
     if not jax.dtypes.issubdtype(spec.dtype, np.inexact):
         return (
             f"integer convolution must be exact; Winograd's transforms have fractional "
@@ -170,21 +158,21 @@ def _nnz(mat) -> float:
     return float(np.count_nonzero(mat)) / mat.shape[0]
 
 
-def cost(spec: ConvSpec) -> Cost:
-    """Seconds and workspace of the tiled computation.
+def _estimate(spec: ConvSpec, c) -> tuple[float, int]:
+    """Raw seconds and workspace of the tiled computation (``c``: machine constants).
 
     The model (documented for calibration): with ``A = prod alpha``, ``TT = prod T``,
     ``CC = prod C``, ``b`` bytes per element, and ``V = N G Ci A TT CC`` input tiles,
     ``U = G Co Ci A CC`` kernel tiles, ``M = N G Co A TT`` products,
 
-    * GEMM: ``2 G A (N TT) (Ci CC) Co`` flops at ``GEMM_FLOPS`` (a batched product's
+    * GEMM: ``2 G A (N TT) (Ci CC) Co`` flops at ``winograd_gemm_flops`` (a batched product's
       rate); 64-bit dtypes at half the rate, complex ones four times the work;
     * transforms: one multiply-add per nonzero of ``B^T`` (``G``, ``A^T``) per value
-      produced, at ``TRANSFORM_FLOPS``;
-    * memory: x and y transposed once each at ``STREAM_BYTES``; the tiles ``V``, ``U``,
-      ``M`` written and read once, at ``CACHE_SPEEDUP`` times that rate when a chunk
+      produced, at ``winograd_transform_flops``;
+    * memory: x and y transposed once each at ``stream_bytes``; the tiles ``V``, ``U``,
+      ``M`` written and read once, at ``winograd_cache_speedup`` times that rate when a chunk
       fits in `CHUNK_BYTES` (see `_chunking`);
-    * ``10 LAUNCH_SECONDS`` per chunk.
+    * ``10 launch_seconds`` per chunk.
 
     The workspace is twice the bytes of ``V``, ``U`` and ``M`` of one chunk (each stage
     is materialised and the next stage is written beside it), for each of the `WAYS`
@@ -200,22 +188,22 @@ def cost(spec: ConvSpec) -> Cost:
     if spec.dtype.startswith("complex"):
         wide *= 4.0  # a complex multiply-add is four real ones
     v, u, mt = n * g * ci * A * TT * CC, g * co * ci * A * CC, n * g * co * A * TT
-    gemm = wide * 2 * g * A * (n * TT) * ci * CC * co / GEMM_FLOPS
+    gemm = wide * 2 * g * A * (n * TT) * ci * CC * co / c["winograd_gemm_flops"]
     mats = [_matrices(d.m, d.r) for d in dims]
     ops = (
         v * sum(_nnz(bt) for _, _, bt in mats)
         + u * sum(_nnz(gm) for _, gm, _ in mats)
         + mt * sum(_nnz(at) * d.m / d.alpha for (at, _, _), d in zip(mats, dims))
     )
-    transform = wide * 2 * ops / TRANSFORM_FLOPS
+    transform = wide * 2 * ops / c["winograd_transform_flops"]
     chunks = _chunk_count(spec)
     tiles_bytes = b * (v + u + mt)
-    speed = CACHE_SPEEDUP if tiles_bytes / chunks <= 2 * CHUNK_BYTES else 1.0
+    speed = c["winograd_cache_speedup"] if tiles_bytes / chunks <= 2 * CHUNK_BYTES else 1.0
     io_bytes = b * (math.prod(spec.x_shape) + math.prod(spec.y_shape))
-    memory = (2 * tiles_bytes / speed + 2 * io_bytes) / STREAM_BYTES
-    seconds = gemm + transform + memory + 10 * chunks * LAUNCH_SECONDS
+    memory = (2 * tiles_bytes / speed + 2 * io_bytes) / c["stream_bytes"]
+    seconds = gemm + transform + memory + 10 * chunks * c["launch_seconds"]
     # one chunk at a time, with its tiles and their staged copies
-    return Cost(seconds, int(2 * WAYS * tiles_bytes / chunks) + relayout_bytes(spec))
+    return seconds, int(2 * WAYS * tiles_bytes / chunks) + relayout_bytes(spec)
 
 
 # ---------------------------------------------------------------------------------------
@@ -284,7 +272,7 @@ def _output_tiles(mt, axis: int, d: _Dim):
 # ---------------------------------------------------------------------------------------
 
 
-CHUNK_BYTES = CONSTANTS.get("winograd_chunk_bytes", 4 * 2**20)
+CHUNK_BYTES = 4 * 2**20
 """Work is cut into chunks whose transformed tiles take about this many bytes, so that
 each chunk's transforms, GEMM and inverse transforms run in cache (measured: 2.4x
 faster than one pass over the whole batch for a 16 x 64 x 56 x 56 input)."""
@@ -471,10 +459,19 @@ def run(x, w, spec: ConvSpec, precision=None):
     return y.astype(x.dtype)
 
 
+def plan(spec: ConvSpec, ctx):
+    """One form (``winograd``) with its tiles, or why the spec is out of reach."""
+    reason = _refusal(spec)
+    if reason:
+        return reason
+    seconds, workspace = _estimate(spec, ctx.constants)
+    tiles = " x ".join(f"F({d.m},{d.r})" for d in _plan(spec))
+    return (Form("winograd", seconds, workspace, lambda x, w, p: run(x, w, spec, p), tiles),)
+
+
 ALGORITHM = Algorithm(
     "winograd",
     "Winograd/Cook-Toom minimal filtering F(m, r) per dim, products as batched GEMMs",
-    supports,
-    cost,
-    run,
+    ("winograd",),
+    plan,
 )

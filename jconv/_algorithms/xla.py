@@ -11,8 +11,7 @@ import math
 from jax import lax
 
 from .._spec import ConvSpec
-from . import Algorithm, Cost
-from ._calibration import CONSTANTS
+from . import Algorithm, Form
 from ._common import (
     dtype_factor,
     effective_kernel,
@@ -21,11 +20,6 @@ from ._common import (
     relayout_bytes,
     saturation,
 )
-
-
-def supports(spec: ConvSpec) -> str | None:
-    return None
-
 
 # XLA's CPU convolution (jax 0.10) takes one of two routes. Without input dilation it is
 # a YNNPACK kernel, which splits the work across cores only for large kernels: at least
@@ -56,13 +50,12 @@ def route(spec: ConvSpec) -> str:
     return "serial"
 
 
-def cost(spec: ConvSpec) -> Cost:
+def _estimate(spec: ConvSpec, c) -> tuple[float, int]:
     # XLA's CPU convolution runs near matrix speed with many channels per group and far
     # below it with few (depthwise, small groups), and in slow loops for float64/integers.
     # A kernel-gradient-shaped spec (more kernel taps than output positions) contracts
     # its in_channels with the kernel taps, leaving batch x out_channels outputs per
     # position: that product sets the efficiency there.
-    c = CONSTANTS
     channels = spec.in_channels if forward_shaped(spec) else spec.batch
     way = route(spec)
     if way == "dilated":
@@ -78,11 +71,11 @@ def cost(spec: ConvSpec) -> Cost:
     if forward_shaped(spec):
         useful /= math.prod(spec.lhs_dilation)
     seconds = (
-        2 * useful * dtype_factor(spec, "xla") / rate
+        2 * useful * dtype_factor(spec, "xla", c) / rate
         + operand_bytes(spec) / c["stream_bytes"]
         + c["launch_seconds"]
     )
-    return Cost(seconds, relayout_bytes(spec))
+    return seconds, relayout_bytes(spec)
 
 
 def run(x, w, spec: ConvSpec, precision=None):
@@ -101,6 +94,13 @@ def run(x, w, spec: ConvSpec, precision=None):
     return y.reshape(spec.y_shape)
 
 
+def plan(spec: ConvSpec, ctx) -> tuple[Form, ...]:
+    """XLA runs every spec: one form."""
+    seconds, workspace = _estimate(spec, ctx.constants)
+    return (Form("xla", seconds, workspace, lambda x, w, p: run(x, w, spec, p)),)
+
+
 ALGORITHM = Algorithm(
-    "xla", "jax.lax.conv_general_dilated (XLA's convolution)", supports, cost, run
+    "xla", "jax.lax.conv_general_dilated (XLA's convolution: cuDNN on GPUs, the TPU's "
+    "convolution units)", ("xla",), plan
 )
