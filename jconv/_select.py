@@ -220,7 +220,7 @@ class Candidate:
     detail: str = ""
 
 
-class _Planner:
+class Planner:
     """The plans of one platform under one calibration (None: uncalibrated)."""
 
     def __init__(self, platform: str, calibration):
@@ -296,8 +296,8 @@ class _Planner:
 
 
 @functools.cache
-def _planner(platform: str) -> _Planner:
-    return _Planner(platform, _calibration.lookup(platform))
+def _planner(platform: str) -> Planner:
+    return Planner(platform, _calibration.lookup(platform))
 
 
 def default_platform() -> str:
@@ -426,7 +426,7 @@ def measured_choices() -> dict[ConvSpec, str]:
         return {s: n for (p, s), n in _measured.items() if p == platform}
 
 
-def _time_candidates(planner: _Planner, spec: ConvSpec) -> dict[str, float]:
+def _time_candidates(planner: Planner, spec: ConvSpec) -> dict[str, float]:
     import jax
 
     eligible = planner.eligible(spec)

@@ -135,9 +135,10 @@ def _next_fast_len(n: int) -> int:
 class _Phases:
     """One spatial dim of the polyphase rewrite (see the module docstring).
 
-    ``index[a, b, u]`` is the tap of the *effective* (flip applied) kernel that becomes
-    entry ``U - 1 - u`` of the reversed plain kernel for output phase ``a`` and input
-    phase ``b``, or ``K`` (a zero) when none does.
+    Output phase ``a`` and tap ``t`` meet input sample ``m = (a s + t d - lo) / ld``
+    when that divides; the sample lies in input phase ``m mod R`` at plain position
+    ``v = m div R``, and the tap becomes entry ``U - 1 - (v - vmin)`` of the reversed
+    plain kernel (`index`).
     """
 
     P: int                 # output phases
@@ -147,42 +148,66 @@ class _Phases:
     lo: int                # plain padding, low (may be negative)
     hi: int                # plain padding, high (may be negative)
     Q: int                 # plain output length (per output phase)
-    index: tuple           # nested tuple (P, R, U) of ints in [0, K]
     empty: bool            # no tap ever reaches an input sample: y == 0
+    taps: tuple = ()       # (K, s, d, ld, lo, flip) of the dim: what `index` needs
 
     @property
     def E(self) -> int:
         """Padded length of the plain input: ``Q + U - 1``."""
         return self.Q + self.U - 1
 
+    @property
+    def contiguous(self) -> bool:
+        """No stride or dilation: the plain kernel is the kernel, reversed unless
+        flipped (no gather needed)."""
+        _, stride, dilation, lhs_dilation, _, _ = self.taps
+        return stride == dilation == lhs_dilation == 1 and not self.empty
+
+    def index(self) -> np.ndarray:
+        """``(P, R, U)``: the tap of the *effective* (flip applied) kernel that becomes
+        entry ``U - 1 - u`` of the reversed plain kernel for output phase ``a`` and
+        input phase ``b``, or ``K`` (a zero) when none does."""
+        K, s, d, ld, lo, flip = self.taps
+        out = np.full((self.P, self.R, self.U), K, dtype=np.int64)
+        if self.empty:
+            return out
+        t = np.arange(K)
+        vmin = -self.lo
+        for a in range(self.P):
+            num = a * s + t * d - lo
+            hit = num % ld == 0
+            m = num[hit] // ld
+            out[a, m % self.R, self.U - 1 - (m // self.R - vmin)] = (
+                K - 1 - t[hit] if flip else t[hit])
+        return out
+
 
 def _dim_phases(S, K, O, s, d, ld, lo, flip) -> _Phases:
+    """The rewrite of one dim in closed form: per output phase the taps that meet
+    samples are ``t0 + k T`` (``T = ld / gcd(d, ld)``), whose plain positions grow with
+    ``k``, so the first and last of them bound ``U``."""
     g = math.gcd(s, ld)
     P, R = ld // g, s // g
-    entries = []
+    h = math.gcd(d, ld)
+    T = ld // h
+    ends = []
     for a in range(P):
-        for t in range(K):
-            num = a * s + t * d - lo
-            if num % ld:
-                continue
-            m = num // ld
-            entries.append((a, m % R, m // R, K - 1 - t if flip else t))
+        rhs = (lo - a * s) % ld  # t d = lo - a s (mod ld)
+        if rhs % h:
+            continue
+        t0 = (rhs // h) * pow(d // h, -1, T) % T if T > 1 else 0
+        if t0 >= K:
+            continue
+        for t in (t0, t0 + (K - 1 - t0) // T * T):
+            ends.append((a * s + t * d - lo) // ld // R)
     Q = -(-O // P)
     J = -(-S // R)
-    if not entries:
-        return _Phases(P, R, 1, J, 0, Q - J, Q, ((( K,),) * R,) * P, True)
-    vmin = min(e[2] for e in entries)
-    U = max(e[2] for e in entries) - vmin + 1
-    index = np.full((P, R, U), K, dtype=np.int64)
-    for a, b, v, t in entries:
-        index[a, b, U - 1 - (v - vmin)] = t  # reversed: convolution with W[U - 1 - u]
-    lo_p = -vmin
-    hi_p = Q + U - 1 - J - lo_p
-    return _Phases(P, R, U, J, lo_p, hi_p, Q, _nested_tuple(index), False)
-
-
-def _nested_tuple(a):
-    return tuple(_nested_tuple(r) for r in a) if isinstance(a, (list, np.ndarray)) else int(a)
+    taps = (K, s, d, ld, lo, flip)
+    if not ends:
+        return _Phases(P, R, 1, J, 0, Q - J, Q, True, taps)
+    vmin = min(ends)
+    U = max(ends) - vmin + 1
+    return _Phases(P, R, U, J, -vmin, Q + U - 1 - J + vmin, Q, False, taps)
 
 
 @functools.lru_cache(maxsize=512)
@@ -379,9 +404,13 @@ def _plain_kernel(w, phases):
     g, co, ci = w.shape[:3]
     w = lax.pad(w, jnp.zeros((), w.dtype), [(0, 0, 0)] * 3 + [(0, 1, 0)] * nd)
     for i, p in enumerate(phases):
-        idx = np.asarray(p.index, dtype=np.int32).reshape(-1)
         ax = 3 + 3 * i
-        w = jnp.take(w, idx, axis=ax, mode="clip")
+        if p.contiguous:  # the kernel itself, reversed unless flipped
+            taps = lax.slice_in_dim(w, 0, p.U, axis=ax)
+            w = taps if p.taps[5] else lax.rev(taps, (ax,))
+        else:
+            idx = p.index().astype(np.int32).reshape(-1)
+            w = jnp.take(w, idx, axis=ax, mode="clip")
         w = w.reshape(*w.shape[:ax], p.P, p.R, p.U, *w.shape[ax + 1:])
     # (G, Co, Ci, P1, R1, U1, P2, R2, U2, ...) -> (G, Co, P.., Ci, R.., U..)
     perm = (

@@ -1,9 +1,16 @@
-"""Measure the machine constants of jconv's cost model and write them into the package.
+"""Calibrate jconv's cost model on this device: ``python -m jconv.calibrate``.
 
-    python benchmarks/calibrate.py [--dry-run]
+    python -m jconv.calibrate [--scales-only] [--quick] [--output PATH] [--dry-run]
 
-Each constant comes from a small measurement (best of several runs, so that other load
-on the machine inflates it as little as possible):
+Measures the machine constants of the raw cost models, then times every form of every
+algorithm on the passes of a set of typical convolutions (`CALIBRATION_SET`, not the
+benchmark's shapes) and fits each form's scale, and writes both to this device's user
+calibration file (see `jconv._calibration`: ``$JCONV_CALIBRATION_DIR``, else the user's
+cache directory), which then overrides the calibration shipped for this device kind.
+It runs on JAX's default device; run it once per kind of machine.
+
+The constants, each from a small measurement (best of several runs, so that other load
+inflates it as little as possible):
 
 * ``launch_seconds``: the cost of one more (unfused) operation in a compiled function;
 * ``stream_bytes``: bytes per second read plus written by an in-place elementwise pass
@@ -18,29 +25,23 @@ on the machine inflates it as little as possible):
   fitted on a depthwise convolution;
 * ``xla_flops`` / ``xla_channel_half`` (+ factors): XLA's convolution, fitted on a dense
   and a depthwise convolution;
-* ``scale_<algorithm>[_<kernel class>]``: then, with those constants in place (a fresh
-  process), every algorithm runs the three passes of a set of typical convolutions
-  (`CALIBRATION_SET`, deliberately not the benchmark's shapes) and its estimates are
-  scaled by the median ratio of measured to estimated time, which absorbs what its model
-  leaves out: per form for ``taps`` (the fused form split at few channels) and
-  ``im2col``; for the others per kernel class
-  (pointwise, small, large) where there are enough samples, times a factor per number of
-  spatial dims and one for few channels per group where those differ by more than 25%
-  (polyphase: its own scale, and one for few channels). The selector multiplies each
-  estimate by its scale.
+* the FFT and Winograd rates keep the values of the calibration in use.
 
-The results are written to ``jconv/_algorithms/_calibration.py``, which the cost
-functions read at import time. Check the model against the machine afterwards with
-``python benchmarks/passes.py``.
+The scales: per form, the median ratio of measured to raw estimated time, which
+absorbs what a model leaves out. For single-form algorithms also one per kernel class
+(pointwise, small, large) where there are at least three samples, and factors per
+number of spatial dims and for few channels per group where those differ by more than
+25%; polyphase (whose raw estimate is its phases' calibrated estimates) gets its own
+scale and few-channel factor, fitted with the others in place. `jconv._select.scale`
+applies them. Forms the set does not reach keep their previous scale.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime
+import json
 import platform
-import pprint
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -50,17 +51,11 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-jax.config.update("jax_enable_x64", True)
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from jconv._algorithms import REGISTRY  # noqa: E402
-from jconv._algorithms import _calibration as calibration  # noqa: E402
-from jconv._algorithms._common import few_channels  # noqa: E402
-from jconv._select import kernel_class  # noqa: E402
-from jconv._spec import ConvSpec  # noqa: E402
-
-TARGET = ROOT / "jconv" / "_algorithms" / "_calibration.py"
+from . import _calibration
+from ._algorithms._common import few_channels
+from ._calibration import Calibration
+from ._select import Planner, kernel_class
+from ._spec import ConvSpec
 
 
 def best_time(fn, *args, reps=9, min_seconds=0.3):
@@ -151,20 +146,27 @@ def spec(**kw) -> ConvSpec:
     return ConvSpec(**base)
 
 
-def time_algorithm(name: str, s: ConvSpec, run=None) -> float:
+def time_run(run, s: ConvSpec) -> float:
+    """Best time of ``run(x, w)`` on random operands of ``s``, compiled once."""
     x, w = rand(s.x_shape, s.dtype), rand(s.w_shape, s.dtype, 1)
-    alg = REGISTRY[name]
-    f = jax.jit(lambda a, b: (run or alg.run)(a, b, s, None))
-    return best_time(f, x, w, reps=7)
+    return best_time(jax.jit(run), x, w, reps=7)
+
+
+def time_algorithm(name: str, s: ConvSpec) -> float:
+    """Best time of XLA's convolution (``name="xla"``) on ``s`` (no plan involved)."""
+    from ._algorithms import xla
+
+    assert name == "xla"
+    return time_run(lambda a, b: xla.run(a, b, s), s)
 
 
 def fma_constants(c: dict) -> dict:
-    from jconv._algorithms import taps
-    from jconv._algorithms._common import wide_fraction
+    from ._algorithms import taps
+    from ._algorithms._common import wide_fraction
 
     def rate(s):
         # the effective rate, memory traffic included (the form's scale absorbs the rest)
-        t = time_algorithm("taps", s, run=lambda a, b, sp, p: taps.run_form("fma", a, b, sp))
+        t = time_run(lambda a, b: taps.run_form("fma", a, b, s), s)
         return 2 * s.macs / wide_fraction(s) / t
 
     f32 = np.median([rate(spec()), rate(spec(groups=32, in_channels=4, out_channels=4,
@@ -176,7 +178,7 @@ def fma_constants(c: dict) -> dict:
 
 
 def xla_constants(c: dict) -> dict:
-    from jconv._algorithms._common import operand_bytes
+    from ._algorithms._common import operand_bytes
 
     dense = spec(batch=4, groups=1, in_channels=64, out_channels=64, in_size=(28, 28))
     depthwise = spec(batch=4, in_size=(28, 28))
@@ -201,7 +203,7 @@ def xla_constants(c: dict) -> dict:
         out[key] = float(max(t / predicted(s), 1.0))
     # the routes that use every core (`xla.route`): a large kernel, and input dilation
     # (its own channel saturation, on the useful products: the inserted zeros are skipped)
-    from jconv._algorithms.xla import route
+    from ._algorithms.xla import route
 
     large = spec(batch=4, groups=1, in_channels=128, out_channels=256, in_size=(14, 14))
     assert route(large) == "parallel"
@@ -256,12 +258,20 @@ CALIBRATION_SET = [
 ]
 
 
-def calibration_specs():
-    """(label, spec) for every pass of every convolution in `CALIBRATION_SET`."""
-    from jconv._spec import conv_layer, conv_transpose_layer, signal_plan
+QUICK_SET = [
+    ("conv", (2, 16, 16, 16), (16, 16, 3, 3), dict(padding=1), "float32"),
+    ("conv", (2, 16, 16, 16), (16, 1, 3, 3), dict(padding=1, groups=16), "float32"),
+    ("conv_transpose", (2, 16, 8, 8), (16, 8, 4, 4), dict(stride=2, padding=1), "float32"),
+]
+
+
+def calibration_specs(cases=None):
+    """(label, spec) for every pass of every convolution in ``cases``
+    (`CALIBRATION_SET`)."""
+    from ._spec import conv_layer, conv_transpose_layer, signal_plan
 
     out = []
-    for i, (kind, xs, ws, kw, dtype) in enumerate(CALIBRATION_SET):
+    for i, (kind, xs, ws, kw, dtype) in enumerate(cases or CALIBRATION_SET):
         if kind == "signal":
             spec = signal_plan("cal", xs, ws, "full", -1, dtype).spec
         elif kind == "conv_transpose":
@@ -275,78 +285,89 @@ def calibration_specs():
     return out
 
 
-def _variants(s):
-    """(scale key, estimate seconds, run function or None) for every way to run ``s``."""
-    from jconv._algorithms import im2col, taps
+class _Progress:
+    """``[k/n] what`` on one line of stderr (a terminal) or one line per step (a file)."""
 
-    out = []
-    for name, alg in REGISTRY.items():
-        if alg.supports(s) is not None or name == "polyphase":
-            continue  # polyphase's estimate is its phases' calibrated estimates
-        if name == "taps":
-            for form, c in taps._mode_costs(s).items():
-                out.append((taps.scale_key(s, form), c.seconds, name,
-                            lambda a, b, sp, p, form=form: taps.run_form(form, a, b, sp)))
-        elif name == "im2col":
-            key = "scale_im2col_taps" if im2col._by_taps(s) else "scale_im2col_positions"
-            out.append((key, alg.cost(s).seconds, name, None))
+    def __init__(self, total: int):
+        self.total, self.done, self.start = total, 0, time.perf_counter()
+
+    def step(self, what: str) -> None:
+        self.done += 1
+        elapsed = time.perf_counter() - self.start
+        line = f"[{self.done:>4}/{self.total}] {elapsed:6.0f} s  {what}"
+        if sys.stderr.isatty():
+            print("\r" + line[:100].ljust(100), end="", file=sys.stderr, flush=True)
         else:
-            out.append((f"scale_{name}", alg.cost(s).seconds, name, None))
-    return out
+            print(line, file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        if sys.stderr.isatty():
+            print(file=sys.stderr)
 
 
-def fit_scales(verbose=True) -> dict:
-    """Median measured/estimated ratio per algorithm (per form for taps and im2col)."""
-    for k in [k for k in calibration.CONSTANTS if k.startswith("scale_")]:
-        del calibration.CONSTANTS[k]  # fit against the unscaled models
-    ratios: dict[str, list[float]] = {}
-    samples = []  # (key, kernel class, ndim, few channels, ratio): algorithms without forms
-    for label, s in calibration_specs():
-        variants = _variants(s)
-        best = min(v[1] for v in variants)
-        for key, est, name, run in variants:
-            ratios.setdefault(key, [])
-            if est > 20 * best or est > 1.0:
-                continue  # never a contender here; timing it would only cost time
-            t = time_algorithm(name, s, run)
-            ratios[key].append(t / est)
-            if name not in ("taps", "im2col"):
-                ratios.setdefault(f"{key}|{kernel_class(s)}", []).append(t / est)
-                samples.append((key, kernel_class(s), s.ndim, few_channels(s), t / est))
-            if verbose:
-                print(f"  {label:28s} {key:24s} est {est * 1e3:8.2f} ms  "
-                      f"measured {t * 1e3:8.2f} ms", flush=True)
-    out = _summarise(ratios)
-    # what the kernel class leaves unexplained: per number of spatial dims (XLA's own
-    # convolution, for one, is much better at 1-D than at 3-D), then for few channels
+def _planner(constants: dict, scales: dict) -> Planner:
+    cal = Calibration(jax.default_backend(), "calibrating", constants, scales, "calibrate")
+    return Planner(jax.default_backend(), cal)
+
+
+def fit_scales(constants: dict, previous: dict, specs, verbose=False) -> dict:
+    """Per form, the median measured / raw estimated time (see the module docstring).
+
+    ``previous`` holds the scales in use: forms without samples keep theirs.
+    """
+    raw = _planner(constants, {k: {"base": 1.0} for k in previous})
+    work = []  # (label, spec, algorithm, form), every form worth timing
+    for label, s in specs:
+        forms = [(name, f) for name, answer in raw.plans(s).items()
+                 if name != "polyphase" and not isinstance(answer, str) for f in answer]
+        best = min(f.seconds for _, f in forms)
+        # never a contender here: timing it would only cost time
+        work += [(label, s, name, f) for name, f in forms
+                 if f.seconds <= 20 * best and f.seconds <= 1.0]
+    poly = [(label, s) for label, s in specs if isinstance(raw.plans(s)["polyphase"], tuple)]
+    progress = _Progress(len(work) + len(poly))
+    samples = []  # (form key, kernel class, ndim, few channels, ratio)
+    for label, s, _, f in work:
+        t = time_run(lambda a, b, f=f: f.run(a, b, None), s)
+        samples.append((f.key, kernel_class(s), s.ndim, few_channels(s), t / f.seconds))
+        progress.step(f"{label} {f.key}: {t * 1e3:.2f} ms, raw estimate {f.seconds * 1e3:.2f} ms")
+    out = {key: dict(previous[key]) for key in previous}
     for key in {k for k, *_ in samples}:
-        mine = [(cls, nd, few, r / out.get(f"{key}_{cls}", out[key]))
-                for k, cls, nd, few, r in samples if k == key]
-        for dims in {nd for _, nd, _, _ in mine}:
-            factor = _factor([r for _, nd, _, r in mine if nd == dims])
+        mine = [(cls, nd, few, r) for k, cls, nd, few, r in samples if k == key]
+        out[key] = {"base": _geomedian([r for *_, r in mine])}
+        if "." in key:  # the forms of taps and im2col: one scale each
+            continue
+        for cls in ("pointwise", "small", "large"):
+            sub = [r for c, _, _, r in mine if c == cls]
+            if len(sub) >= 3:
+                out[key][cls] = _geomedian(sub)
+        # what the kernel class leaves unexplained: per number of spatial dims (XLA's own
+        # convolution, for one, is much better at 1-D than at 3-D), then for few channels
+        by_class = [(nd, few, r / out[key].get(cls, out[key]["base"])) for cls, nd, few, r in mine]
+        for dims in {nd for nd, _, _ in by_class}:
+            factor = _factor([r for nd, _, r in by_class if nd == dims])
             if factor:
-                out[f"{key}_{dims}d"] = factor
-        factor = _factor([r / out.get(f"{key}_{nd}d", 1.0) for _, nd, few, r in mine if few])
+                out[key][f"{dims}d"] = factor
+        factor = _factor([r / out[key].get(f"{nd}d", 1.0) for nd, few, r in by_class if few])
         if factor:
-            out[f"{key}_few"] = factor
-    # polyphase's estimate is the sum of its phases' scaled estimates: fit its own scale
-    # (the interleaving and what the phases lose by being small) with those in place
-    calibration.CONSTANTS.update(out)
-    poly = []  # (few channels, ratio)
-    for label, s in calibration_specs():
-        alg = REGISTRY["polyphase"]
-        if alg.supports(s) is None:
-            est, t = alg.cost(s).seconds, time_algorithm("polyphase", s)
-            poly.append((few_channels(s), t / est))
-            if verbose:
-                print(f"  {label:28s} {'scale_polyphase':24s} est {est * 1e3:8.2f} ms  "
-                      f"measured {t * 1e3:8.2f} ms", flush=True)
-    if poly:
-        many = [r for few, r in poly if not few] or [r for _, r in poly]
-        out["scale_polyphase"] = _geomedian(many)
-        factor = _factor([r / out["scale_polyphase"] for few, r in poly if few])
+            out[key]["few"] = factor
+    # polyphase's raw estimate is the sum of its phases' calibrated estimates: fit its own
+    # scale (the interleaving and what the phases lose by being small) with those in place
+    fitted = _planner(constants, {**out, "polyphase": {"base": 1.0}})
+    ratios = []  # (few channels, ratio)
+    for label, s in poly:
+        choice = fitted.forced("polyphase", s)
+        t = time_run(lambda a, b, c=choice: c.run(a, b, None), s)
+        ratios.append((few_channels(s), t / choice.form.seconds))
+        progress.step(f"{label} polyphase: {t * 1e3:.2f} ms, raw estimate "
+                      f"{choice.form.seconds * 1e3:.2f} ms")
+    progress.close()
+    if ratios:
+        many = [r for few, r in ratios if not few] or [r for _, r in ratios]
+        out["polyphase"] = {"base": _geomedian(many)}
+        factor = _factor([r / out["polyphase"]["base"] for few, r in ratios if few])
         if factor:
-            out["scale_polyphase_few"] = factor
+            out["polyphase"]["few"] = factor
     return out
 
 
@@ -363,33 +384,17 @@ def _factor(ratios) -> float | None:
     return factor if abs(np.log(factor)) > np.log(1.25) else None
 
 
-def _summarise(ratios: dict) -> dict:
-    out = {}
-    for key, r in ratios.items():
-        if key.startswith("scale_") and "|" in key:
-            continue
-        out[key] = _geomedian(r) if r else 1.0
-        # algorithms without forms also get one scale per kernel class, where the
-        # calibration set has enough of it
-        for cls in ("pointwise", "small", "large"):
-            sub = ratios.get(f"{key}|{cls}", [])
-            if len(sub) >= 3:
-                out[f"{key}_{cls}"] = _geomedian(sub)
-    return out
-
-
-def write(constants: dict, path: Path) -> None:
-    stamp = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
-    machine = f"{platform.processor() or platform.machine()}, {jax.device_count()} device(s)"
-    body = "{\n" + "".join(f"    {k!r}: {v!r},\n" for k, v in constants.items()) + "}"
-    text = (
-        '"""Machine constants of the cost model (generated by benchmarks/calibrate.py; do not '
-        'edit).\n\n'
-        f"Measured on: {machine}, jax {jax.__version__}, {stamp}.\n"
-        '"""\n\n'
-        f"CONSTANTS = {body}\n"
-    )
-    path.write_text(text)
+def measure_constants(c: dict) -> dict:
+    """``c`` with this device's machine constants measured (the module docstring)."""
+    c = dict(c)
+    c["launch_seconds"] = launch_seconds()
+    c["stream_bytes"] = stream_bytes()
+    c["alloc_reuse_bytes"] = 32 * 2**20
+    c["fault_bytes"] = fault_bytes(c["stream_bytes"], c["alloc_reuse_bytes"])
+    c.update(matmul_constants())
+    c.update(fma_constants(c))
+    c.update(xla_constants(c))
+    return c
 
 
 def _rounded(c: dict) -> dict:
@@ -397,40 +402,49 @@ def _rounded(c: dict) -> dict:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--dry-run", action="store_true", help="print, do not write")
+    parser = argparse.ArgumentParser(
+        prog="python -m jconv.calibrate",
+        description="Calibrate jconv's cost model on this device and write its user "
+                    "calibration file.")
     parser.add_argument("--scales-only", action="store_true",
-                        help="keep the machine constants, refit the algorithm scales")
+                        help="keep the machine constants in use, refit the form scales")
+    parser.add_argument("--quick", action="store_true",
+                        help="fit on a few small convolutions only (a rough calibration)")
+    parser.add_argument("--output", type=Path, default=None,
+                        help="write this file instead of the device's user calibration")
+    parser.add_argument("--dry-run", action="store_true", help="print, do not write")
     args = parser.parse_args(argv)
-    c = dict(calibration.CONSTANTS)
-    if args.scales_only:
-        c = {k: v for k, v in c.items() if not k.startswith("scale_")}
-        c.update(fit_scales())
-        print({k: v for k, v in c.items() if k.startswith("scale_")}, flush=True)
-        if args.dry_run:
-            pprint.pprint(_rounded(c), sort_dicts=False)
-        else:
-            write(_rounded(c), TARGET)
-            print(f"wrote {TARGET.relative_to(ROOT)}")
-        return 0
-    c = {k: v for k, v in c.items() if not k.startswith("scale_")}
-    c["launch_seconds"] = launch_seconds()
-    c["stream_bytes"] = stream_bytes()
-    c["alloc_reuse_bytes"] = 32 * 2**20
-    c["fault_bytes"] = fault_bytes(c["stream_bytes"], c["alloc_reuse_bytes"])
-    print({k: c[k] for k in ("launch_seconds", "stream_bytes", "fault_bytes")}, flush=True)
-    c.update(matmul_constants())
-    print({k: v for k, v in c.items() if k.startswith("matmul")}, flush=True)
-    c.update(fma_constants(c))
-    print({k: v for k, v in c.items() if k.startswith("fma")}, flush=True)
-    c.update(xla_constants(c))
-    print({k: v for k, v in c.items() if k.startswith("xla")}, flush=True)
+    jax.config.update("jax_enable_x64", True)
+    backend = jax.default_backend()
+    current = _calibration.lookup(backend) or _calibration.reference()
+    constants = dict(current.constants)
+    if not args.scales_only:
+        print("measuring the machine constants ...", file=sys.stderr, flush=True)
+        constants = measure_constants(constants)
+    specs = calibration_specs(QUICK_SET if args.quick else CALIBRATION_SET)
+    print(f"timing the forms on {len(specs)} passes ...", file=sys.stderr, flush=True)
+    scales = fit_scales(constants, {k: dict(v) for k, v in current.scales.items()}, specs)
+    scales = {k: {f: float(f"{v:.3g}") for f, v in s.items()} for k, s in sorted(scales.items())}
+    device = jax.devices()[0]
+    fields = dict(
+        constants=_rounded(constants), scales=scales,
+        measured_on=f"{platform.machine()}, {device.device_kind}, {jax.device_count()} "
+                    f"device(s), jax {jax.__version__}, "
+                    f"{datetime.datetime.now().strftime('%Y-%m-%d %H:%M')}"
+                    + (", quick" if args.quick else ""),
+    )
     if args.dry_run:
-        pprint.pprint(_rounded(c), sort_dicts=False)
+        print(json.dumps(fields, indent=1))
         return 0
-    write(_rounded(c), TARGET)
-    # the cost functions read the constants at import: fit the scales in a fresh process
-    return subprocess.call([sys.executable, __file__, "--scales-only"])
+    if args.output is not None:
+        data = dict(platform=backend, device_kind=_calibration.device_kind(backend), **fields)
+        args.output.write_text(json.dumps(data, indent=1, sort_keys=True))
+        path = args.output
+    else:
+        path = _calibration.update_user_file(backend, **fields)
+        _calibration.reload()
+    print(f"wrote {path}")
+    return 0
 
 
 if __name__ == "__main__":
