@@ -10,6 +10,7 @@ import jax.numpy as jnp
 from ._primitive import conv_core, input_grad_core, kernel_grad_core
 from ._select import (
     PLATFORMS,
+    POLICIES,
     Plan,
     check_algorithm,
     choose,
@@ -155,7 +156,7 @@ def _arrays(fn: str, **arrays):
 
 def _check_forced(fn: str, layer: ConvLayer, algorithm: str) -> None:
     check_algorithm(fn, algorithm)
-    if algorithm != "auto":
+    if algorithm not in POLICIES:
         choose(layer.spec, algorithm, "forward", fn)
 
 
@@ -340,7 +341,7 @@ def conv_input_grad(
     layer = conv_layer(fn, input_shape, w.shape, dtype, **conv_kwargs)
     check_shape(fn, "cotangent", cotangent.shape, layer.output_shape)
     check_algorithm(fn, algorithm)
-    if algorithm != "auto":
+    if algorithm not in POLICIES:
         choose(layer.spec.input_grad(), algorithm, "input_grad", fn)
     return _layer_input_grad(
         cotangent, w, layer=layer, algorithm=algorithm, precision=precision, fn=fn
@@ -384,7 +385,7 @@ def conv_kernel_grad(
     layer = conv_layer(fn, x.shape, kernel_shape, dtype, **conv_kwargs)
     check_shape(fn, "cotangent", cotangent.shape, layer.output_shape)
     check_algorithm(fn, algorithm)
-    if algorithm != "auto":
+    if algorithm not in POLICIES:
         choose(layer.spec.kernel_grad(), algorithm, "kernel_grad", fn)
     return _layer_kernel_grad(
         x, cotangent, layer=layer, algorithm=algorithm, precision=precision, fn=fn
@@ -441,7 +442,7 @@ def _signal_call(fn, a, b, mode, axes, method, conjugate_flip):
         b = jnp.flip(jnp.conj(b) if jnp.iscomplexobj(b) else b, plan.axes)
     if not plan.axes:
         return (a * b).astype(dtype)
-    if method != "auto":
+    if method not in POLICIES:
         choose(plan.spec, method, "forward", fn)
     y = _signal(a, b, plan=plan, method=method, fn=fn)
     if conjugate_flip and mode == "circular":
