@@ -24,7 +24,11 @@ def render() -> str:
     ]
     for name in sorted(jconv.__all__):
         obj = getattr(jconv, name)
-        lines += [f"## `jconv.{name}`", "", "```python", f"jconv.{name}{inspect.signature(obj)}", "```", ""]
+        if isinstance(obj, type) and issubclass(obj, Exception):
+            head = f"class jconv.{name}({obj.__bases__[0].__name__})"
+        else:
+            head = f"jconv.{name}{inspect.signature(obj)}"
+        lines += [f"## `jconv.{name}`", "", "```python", head, "```", ""]
         lines += [inspect.cleandoc(obj.__doc__ or ""), ""]
     return "\n".join(lines)
 

@@ -23,6 +23,7 @@ from reference import close, conv_ref, conv_transpose_ref, vjp_ref
 import jconv
 from jconv._algorithms import polyphase, taps
 from jconv._calibration import reference
+from jconv import _select
 from jconv._select import choose, refusal
 from jconv._spec import ConvSpec
 
@@ -198,19 +199,23 @@ MERGEABLE = [  # kernel gradients of transposed convolutions: long sub-kernels
 @pytest.mark.parametrize("inner", ["im2col", "taps", "xla"])
 @pytest.mark.parametrize("xs,ws,kw", MERGEABLE)
 @pytest.mark.parametrize("dtype", ["float64", "int32"])
-def test_polyphase_merged_phases(monkeypatch, inner, xs, ws, kw, dtype):
+def test_polyphase_merged_phases(inner, xs, ws, kw, dtype):
     """Phases merged into one convolution (sub-kernels shifted into a common window,
     stacked along the output channels) give the dilated sum exactly."""
     from jconv._spec import conv_transpose_layer
 
     spec = conv_transpose_layer("t", xs, ws, dtype, **kw).spec.kernel_grad()
-    _, phases = polyphase._phase_specs(spec)
+    dims, phases = polyphase._phase_specs(spec)
     merged = polyphase._merged(spec, phases)
     assert merged is not None
     assert merged[0].out_channels == spec.out_channels * sum(s is not None for _, s, _ in phases)
-    monkeypatch.setattr(polyphase, "_merged_form", lambda s: (merged, inner, None))
+    forms = polyphase.plan(spec, _select._planner("cpu").context)
+    assert any("merged into one convolution" in f.detail for f in forms)
+    one = choose(merged[0], inner)
     x, w = operands(spec, dtype)
-    close(run_forced("polyphase", jnp.asarray(x), jnp.asarray(w), spec), spec_ref(x, w, spec))
+    y = jax.jit(lambda a, b: polyphase.run(a, b, spec, dims, phases, None, (merged, one)))(
+        jnp.asarray(x), jnp.asarray(w))
+    close(y, spec_ref(x, w, spec))
 
 
 def test_polyphase_keeps_short_phases_apart():

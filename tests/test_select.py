@@ -212,7 +212,8 @@ def test_explain_integers_has_no_gradients_and_no_fft():
     assert plan["forward"].chosen != "fft"
 
 
-def test_measured_mode_times_once_and_caches(monkeypatch):
+def test_measured_mode_times_once_and_caches(monkeypatch, tmp_path):
+    monkeypatch.setenv("JCONV_CALIBRATION_DIR", str(tmp_path))  # no stored choices
     _select.clear_plans()
     calls = []
     original = _select._time_candidates
