@@ -222,6 +222,22 @@ def xla_constants(c: dict) -> dict:
     u = max(u, 1e-13)
     out["xla_dilated_flops"] = float(1 / u)
     out["xla_dilated_channel_half"] = float(max(v / u, 0.0))
+    # 1-D float64: a route of its own (`xla.route`), a flat rate, slower for kernel
+    # gradients and far slower for grouped layers
+    dense = spec(batch=4, groups=1, in_channels=32, out_channels=32, in_size=(2048,),
+                 kernel_size=(9,), stride=(1,), padding=((4, 4),), lhs_dilation=(1,),
+                 rhs_dilation=(1,), dtype="float64")
+    depthwise = spec(batch=4, groups=64, in_size=(1024,), kernel_size=(7,), stride=(1,),
+                     padding=((3, 3),), lhs_dilation=(1,), rhs_dilation=(1,), dtype="float64")
+    assert route(dense) == route(depthwise) == "f64_1d"
+
+    def rate(s):
+        return 2 * s.macs / max(time_algorithm("xla", s) - operand_bytes(s) / c["stream_bytes"],
+                                1e-6)
+
+    out["xla_f64_1d_flops"] = rate(dense)
+    out["xla_f64_1d_kernel_grad"] = min(rate(dense.kernel_grad()) / out["xla_f64_1d_flops"], 1.0)
+    out["xla_f64_1d_group_penalty"] = max(out["xla_f64_1d_flops"] / rate(depthwise), 1.0)
     return out
 
 
@@ -242,6 +258,7 @@ CALIBRATION_SET = [
     ("conv", (4, 128, 2048), (128, 128, 5), dict(padding=2), "float32"),
     ("conv", (2, 16, 8, 24, 24), (16, 16, 3, 3, 3), dict(padding=1), "float32"),
     ("conv", (4, 32, 24, 24), (32, 32, 3, 3), dict(padding=1), "float64"),
+    ("conv", (4, 32, 2048), (32, 32, 9), dict(padding=4, stride=2), "float64"),
     ("conv", (4, 32, 40, 40), (64, 32, 3, 3), dict(stride=2, padding=1), "float32"),
     ("conv_transpose", (4, 64, 12, 12), (64, 32, 4, 4), dict(stride=2, padding=1), "float32"),
     ("conv_transpose", (8, 64, 24, 24), (64, 32, 3, 3),

@@ -21,9 +21,9 @@ from hypothesis import strategies as st
 from reference import close, conv_ref, conv_transpose_ref, vjp_ref
 
 import jconv
+from jconv import _select
 from jconv._algorithms import polyphase, taps
 from jconv._calibration import reference
-from jconv import _select
 from jconv._select import choose, refusal
 from jconv._spec import ConvSpec
 

@@ -1,6 +1,7 @@
 """Choosing algorithms: auto never fails, the workspace bound, explain, measured mode, errors."""
 
 import contextlib
+import dataclasses
 import math
 
 import jax.numpy as jnp
@@ -315,6 +316,10 @@ def test_xla_cost_follows_its_route():
                                       stride=2, padding=1).spec
     assert xla.route(transposed) == "dilated"
     assert xla.route(transposed.input_grad()) == "parallel"  # a strided 64 -> 128 4x4
+    one_d = conv_layer("t", (8, 32, 4096), (32, 32, 9), "float64", stride=2, padding=4).spec
+    assert {xla.route(s) for s in (one_d, one_d.input_grad(), one_d.kernel_grad())} == {"f64_1d"}
+    assert xla.route(dataclasses.replace(one_d, dtype="float32")) == "serial"
+    assert xla.plan(one_d, _select._planner("cpu").context)[0].key == "xla.f64_1d"
 
     def compute(s):  # seconds spent on products: the cost less the operand traffic
         c = xla._estimate(s, CONSTANTS)[0] - CONSTANTS["launch_seconds"]

@@ -29,16 +29,24 @@ from ._common import (
 # it is Eigen's convolution, which skips the inserted zeros and uses every core, at a
 # rate that grows with the channels more slowly (measured: 32 -> 32 at 43 GFLOP/s,
 # 64 -> 64 at 80, 256 -> 128 at 148).
+# In 1-D, float64 and complex128 take a third route, a slow loop whose rate does not grow
+# with the channels (measured on 8 x 32 x 4096, 32 -> 32 channels, 9 taps: 2.6 GFLOP/s
+# forward, 0.38 for the kernel gradient; 4 x 64 x 1024 depthwise, 7 taps: 0.037), 30-170
+# times float32's time, where 2-D float64 runs at about half float32's rate. Its estimate
+# is a form of its own, ``xla.f64_1d``, with its own rates and scale.
 PARALLEL_OUT_CHANNELS = 128
 PARALLEL_WEIGHTS = 2**17
 
 
 def route(spec: ConvSpec) -> str:
-    """``"dilated"``, ``"parallel"`` or ``"serial"``: how XLA runs ``spec`` (see above).
+    """``"f64_1d"``, ``"dilated"``, ``"parallel"`` or ``"serial"``: how XLA runs ``spec``
+    (see above).
 
     Kernel-gradient-shaped specs, grouped ones and 1-D ones count as serial: their
     rates are what the calibrated channel saturation and per-dimensionality factor fit.
     """
+    if spec.ndim == 1 and spec.dtype in ("float64", "complex128"):
+        return "f64_1d"
     if not forward_shaped(spec) or spec.groups > 1:
         return "serial"
     if math.prod(spec.lhs_dilation) > 1:
@@ -58,6 +66,14 @@ def _estimate(spec: ConvSpec, c) -> tuple[float, int]:
     # position: that product sets the efficiency there.
     channels = spec.in_channels if forward_shaped(spec) else spec.batch
     way = route(spec)
+    if way == "f64_1d":
+        rate = c["xla_f64_1d_flops"] / (4.0 if spec.dtype == "complex128" else 1.0)
+        if not forward_shaped(spec):
+            rate *= c["xla_f64_1d_kernel_grad"]
+        elif spec.groups > 1:
+            rate /= c["xla_f64_1d_group_penalty"]
+        seconds = 2 * spec.macs / rate + operand_bytes(spec) / c["stream_bytes"]
+        return seconds + c["launch_seconds"], relayout_bytes(spec)
     if way == "dilated":
         rate = c["xla_dilated_flops"] * saturation(
             channels * spec.out_channels, c["xla_dilated_channel_half"])
@@ -95,12 +111,13 @@ def run(x, w, spec: ConvSpec, precision=None):
 
 
 def plan(spec: ConvSpec, ctx) -> tuple[Form, ...]:
-    """XLA runs every spec: one form."""
+    """XLA runs every spec: one form (``xla.f64_1d`` on that route, else ``xla``)."""
     seconds, workspace = _estimate(spec, ctx.constants)
-    return (Form("xla", seconds, workspace, lambda x, w, p: run(x, w, spec, p)),)
+    key = "xla.f64_1d" if route(spec) == "f64_1d" else "xla"
+    return (Form(key, seconds, workspace, lambda x, w, p: run(x, w, spec, p)),)
 
 
 ALGORITHM = Algorithm(
     "xla", "jax.lax.conv_general_dilated (XLA's convolution: cuDNN on GPUs, the TPU's "
-    "convolution units)", ("xla",), plan
+    "convolution units)", ("xla", "xla.f64_1d"), plan
 )
