@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+import dataclasses
 from functools import partial
 
 import jax
 import jax.numpy as jnp
 
 from ._primitive import conv_core, input_grad_core, kernel_grad_core
-from ._select import Plan, check_algorithm, choose, explain_spec, is_differentiable
+from ._select import (
+    Candidate,
+    PassPlan,
+    Plan,
+    algorithms,
+    check_algorithm,
+    choose,
+    explain_spec,
+    is_differentiable,
+    workspace_limit,
+)
 from ._spec import (
     ConvLayer,
+    ConvSpec,
     check_array,
     check_shape,
     check_shape_arg,
@@ -141,10 +153,16 @@ def _arrays(fn: str, **arrays):
     return jnp.result_type(*(a for a in arrays.values() if a is not None))
 
 
+def _check_pass(fn: str, spec: ConvSpec, algorithm: str, role: str) -> None:
+    """Check at trace time that a forced algorithm can run this pass (``"measure"`` times
+    the candidates now). An empty pass runs no algorithm: its result is zeros."""
+    if algorithm != "auto" and not spec.is_empty:
+        choose(spec, algorithm, role, fn)
+
+
 def _check_forced(fn: str, layer: ConvLayer, algorithm: str) -> None:
     check_algorithm(fn, algorithm)
-    if algorithm != "auto":
-        choose(layer.spec, algorithm, "forward", fn)
+    _check_pass(fn, layer.spec, algorithm, "forward")
 
 
 # -- public API -------------------------------------------------------------------------
@@ -201,12 +219,17 @@ def conv(
     Returns:
         ``(N, C_out, *out)`` (or channels last), per dim
         ``out = floor((n + lo + hi - dilation (k - 1) - 1) / stride) + 1``.
+        Zero-size axes (batch, channels, an input spatial dim) are allowed, as in
+        ``jax.lax``: an empty operand gives zeros plus the bias, and its gradients are
+        zeros; no algorithm runs, so a forced one is not checked.
 
     Raises:
         TypeError: a non-array operand or a wrongly typed argument.
         ValueError: inconsistent shapes, channels or groups, a non-positive stride or
-            dilation, a padding that leaves no room for the kernel, an unknown option, or
-            a forced algorithm that cannot run this configuration.
+            dilation, a kernel with no taps along a dim, a padding that leaves no room
+            for the kernel (also for an empty input: where ``jax.lax`` returns an empty
+            result, jconv raises), a non-zero ``padding_mode`` on an empty input dim, an
+            unknown option, or a forced algorithm that cannot run this configuration.
 
     Example:
         >>> import jax.numpy as jnp, jconv
@@ -266,7 +289,10 @@ def conv_transpose(
         precision: passed to the contractions.
 
     Returns:
-        ``(N, C_out, *out)`` (or channels last).
+        ``(N, C_out, *out)`` (or channels last). For an empty input dim (``n = 0``) the
+        output size is the same formula, the input gradient of ``jax.lax``'s `conv`
+        with no output positions; ``jax.lax.conv_transpose``, which dilates an empty
+        input to length 0, gives ``stride - 1`` more (zero) positions.
 
     Raises:
         TypeError, ValueError: as `conv`; also ``padding="same"``/``"full"`` and an
@@ -328,8 +354,7 @@ def conv_input_grad(
     layer = conv_layer(fn, input_shape, w.shape, dtype, **conv_kwargs)
     check_shape(fn, "cotangent", cotangent.shape, layer.output_shape)
     check_algorithm(fn, algorithm)
-    if algorithm != "auto":
-        choose(layer.spec.input_grad(), algorithm, "input_grad", fn)
+    _check_pass(fn, layer.spec.input_grad(), algorithm, "input_grad")
     return _layer_input_grad(
         cotangent, w, layer=layer, algorithm=algorithm, precision=precision, fn=fn
     )
@@ -372,8 +397,7 @@ def conv_kernel_grad(
     layer = conv_layer(fn, x.shape, kernel_shape, dtype, **conv_kwargs)
     check_shape(fn, "cotangent", cotangent.shape, layer.output_shape)
     check_algorithm(fn, algorithm)
-    if algorithm != "auto":
-        choose(layer.spec.kernel_grad(), algorithm, "kernel_grad", fn)
+    _check_pass(fn, layer.spec.kernel_grad(), algorithm, "kernel_grad")
     return _layer_kernel_grad(
         x, cotangent, layer=layer, algorithm=algorithm, precision=precision, fn=fn
     )
@@ -386,13 +410,11 @@ def conv_kernel_grad(
 def _signal(a, b, *, plan, method, fn):
     spec = plan.spec
     dtype = jnp.dtype(spec.dtype)
-    a, b = a.astype(dtype), b.astype(dtype)
-    if plan.swap:
-        a, b = b, a
-    order = (*plan.a_only, *plan.both, *plan.b_only, *plan.axes)
-    x = jnp.transpose(a, order)
+    x, kernel = (b, a) if plan.swap else (a, b)  # the plan describes these two only
+    order = (*plan.x_only, *plan.both, *plan.k_only, *plan.axes)
+    x = jnp.transpose(x.astype(dtype), order)
     x = x.reshape(*spec.x_shape[:3], *x.shape[x.ndim - len(plan.axes):])
-    w = jnp.transpose(b, (*plan.both, *plan.b_only, *plan.a_only, *plan.axes))
+    w = jnp.transpose(kernel.astype(dtype), (*plan.both, *plan.k_only, *plan.x_only, *plan.axes))
     w = w.reshape(spec.groups, spec.out_channels, 1, *w.shape[w.ndim - len(plan.axes):])
     if plan.mode == "circular":
         w = _fold(w, plan.fold)
@@ -426,10 +448,9 @@ def _signal_call(fn, a, b, mode, axes, method, conjugate_flip):
     plan = signal_plan(fn, a.shape, b.shape, mode, axes, dtype)
     if conjugate_flip:
         b = jnp.flip(jnp.conj(b) if jnp.iscomplexobj(b) else b, plan.axes)
-    if not plan.axes:
+    if not plan.axes:  # rank-0 operands (axes=None): a product, as in SciPy
         return (a * b).astype(dtype)
-    if method != "auto":
-        choose(plan.spec, method, "forward", fn)
+    _check_pass(fn, plan.spec, method, "forward")
     y = _signal(a, b, plan=plan, method=method, fn=fn)
     if conjugate_flip and mode == "circular":
         # convolving with the flipped b lags by len(b) - 1; circular correlation has lag 0
@@ -455,17 +476,20 @@ def convolve(a, b, mode="full", *, axes=None, method="auto"):
         mode: ``"full"`` (``n + m - 1``), ``"same"`` (``n``, centred as SciPy does),
             ``"valid"`` (``|n - m| + 1``; one operand must be at least as large as
             the other along every convolved axis) or ``"circular"`` (``n``).
-        axes: the convolved axes (int or sequence); all axes when None.
+        axes: the convolved axes (an int or a non-empty sequence); all axes when None.
         method: ``"auto"``, ``"measure"`` or a name from `jconv.algorithms` (as the
             ``algorithm`` of `conv`).
 
     Returns:
-        The convolution, in the dtype both operands promote to.
+        The convolution, in the dtype both operands promote to. A broadcast axis of
+        length 0 gives an empty result of the broadcast shape (SciPy's ``fftconvolve``
+        returns shape ``(0,)`` for any empty operand).
 
     Raises:
         TypeError: a non-array operand.
         ValueError: mismatched ranks, non-broadcasting axes, an invalid axis, an empty
-            convolved axis, or an unknown mode or method.
+            ``axes`` (as SciPy), a convolved axis of length 0 (``scipy.signal.convolve``
+            refuses it too), or an unknown mode or method.
 
     Example:
         >>> import jax.numpy as jnp, jconv
@@ -527,6 +551,8 @@ def explain(
 
     Returns:
         A ``Plan``; ``print(plan)`` shows a table, ``plan["forward"].chosen`` the choice.
+        For an empty convolution (a zero-size batch, channel or input spatial axis) no
+        algorithm runs: every pass is listed with ``chosen`` None and no estimates.
 
     Example:
         >>> import jconv
@@ -544,4 +570,45 @@ def explain(
     description = f"jconv.{name}: x {x_shape}, w {w_shape}, {jnp.dtype(dtype).name}" + "".join(
         f", {k}={v!r}" for k, v in kwargs.items()
     )
+    if layer.spec.is_empty:
+        return _empty_plan(description, layer.spec, is_differentiable(dtype))
     return explain_spec(description, layer.spec, algorithm, is_differentiable(dtype))
+
+
+_EMPTY = "an operand or the result has no elements: the result is zeros and no algorithm runs"
+
+
+@dataclasses.dataclass(frozen=True)
+class _EmptyPlan(Plan):
+    """The `Plan` of an empty convolution: every pass is empty, so nothing is chosen."""
+
+    def __str__(self) -> str:
+        lines = [self.description, f"every pass is empty ({_EMPTY})"]
+        for p in self.passes:
+            s = p.spec
+            lines.append(
+                f"{p.role}: x {s.x_shape}, w {s.w_shape} -> y {s.y_shape} in "
+                f"(N, G, C, *spatial) form"
+            )
+        return "\n".join(lines)
+
+    __repr__ = __str__
+
+
+def _empty_plan(description: str, spec: ConvSpec, differentiable: bool) -> Plan:
+    """Explain an empty convolution without asking any cost model (there is no cost).
+
+    Its two VJPs are empty too (each pass involves the same x, w and y), so every pass
+    has ``chosen=None`` and each candidate the same reason.
+    """
+    specs = [("forward", spec)]
+    if differentiable:
+        specs += [("input_grad", spec.input_grad()), ("kernel_grad", spec.kernel_grad())]
+    passes = tuple(
+        PassPlan(
+            role, s, tuple(Candidate(name, None, _EMPTY) for name in algorithms()), None,
+            workspace_limit(s),
+        )
+        for role, s in specs
+    )
+    return _EmptyPlan(description, passes)
