@@ -10,10 +10,9 @@ import jax.numpy as jnp
 from ._primitive import conv_core, input_grad_core, kernel_grad_core
 from ._select import (
     PLATFORMS,
-    POLICIES,
     Plan,
     check_algorithm,
-    choose,
+    check_forced,
     compiled,
     explain_spec,
     is_differentiable,
@@ -156,8 +155,7 @@ def _arrays(fn: str, **arrays):
 
 def _check_forced(fn: str, layer: ConvLayer, algorithm: str) -> None:
     check_algorithm(fn, algorithm)
-    if algorithm not in POLICIES:
-        choose(layer.spec, algorithm, "forward", fn)
+    check_forced(fn, layer.spec, algorithm, "forward")
 
 
 # -- public API -------------------------------------------------------------------------
@@ -214,12 +212,17 @@ def conv(
     Returns:
         ``(N, C_out, *out)`` (or channels last), per dim
         ``out = floor((n + lo + hi - dilation (k - 1) - 1) / stride) + 1``.
+        Zero-size axes (batch, channels, an input spatial dim) are allowed, as in
+        ``jax.lax``: an empty operand gives zeros plus the bias, and its gradients are
+        zeros; no algorithm runs, so a forced one is not checked.
 
     Raises:
         TypeError: a non-array operand or a wrongly typed argument.
         ValueError: inconsistent shapes, channels or groups, a non-positive stride or
-            dilation, a padding that leaves no room for the kernel, an unknown option, or
-            a forced algorithm that cannot run this configuration.
+            dilation, a kernel with no taps along a dim, a padding that leaves no room
+            for the kernel (also for an empty input: where ``jax.lax`` returns an empty
+            result, jconv raises), a non-zero ``padding_mode`` on an empty input dim, an
+            unknown option, or a forced algorithm that cannot run this configuration.
 
     Example:
         >>> import jax.numpy as jnp, jconv
@@ -279,7 +282,10 @@ def conv_transpose(
         precision: passed to the contractions.
 
     Returns:
-        ``(N, C_out, *out)`` (or channels last).
+        ``(N, C_out, *out)`` (or channels last). For an empty input dim (``n = 0``) the
+        output size is the same formula, the input gradient of ``jax.lax``'s `conv`
+        with no output positions; ``jax.lax.conv_transpose``, which dilates an empty
+        input to length 0, gives ``stride - 1`` more (zero) positions.
 
     Raises:
         TypeError, ValueError: as `conv`; also ``padding="same"``/``"full"`` and an
@@ -341,8 +347,7 @@ def conv_input_grad(
     layer = conv_layer(fn, input_shape, w.shape, dtype, **conv_kwargs)
     check_shape(fn, "cotangent", cotangent.shape, layer.output_shape)
     check_algorithm(fn, algorithm)
-    if algorithm not in POLICIES:
-        choose(layer.spec.input_grad(), algorithm, "input_grad", fn)
+    check_forced(fn, layer.spec.input_grad(), algorithm, "input_grad")
     return _layer_input_grad(
         cotangent, w, layer=layer, algorithm=algorithm, precision=precision, fn=fn
     )
@@ -385,8 +390,7 @@ def conv_kernel_grad(
     layer = conv_layer(fn, x.shape, kernel_shape, dtype, **conv_kwargs)
     check_shape(fn, "cotangent", cotangent.shape, layer.output_shape)
     check_algorithm(fn, algorithm)
-    if algorithm not in POLICIES:
-        choose(layer.spec.kernel_grad(), algorithm, "kernel_grad", fn)
+    check_forced(fn, layer.spec.kernel_grad(), algorithm, "kernel_grad")
     return _layer_kernel_grad(
         x, cotangent, layer=layer, algorithm=algorithm, precision=precision, fn=fn
     )
@@ -400,13 +404,11 @@ def conv_kernel_grad(
 def _signal(a, b, *, plan, method, fn):
     spec = plan.spec
     dtype = jnp.dtype(spec.dtype)
-    a, b = a.astype(dtype), b.astype(dtype)
-    if plan.swap:
-        a, b = b, a
-    order = (*plan.a_only, *plan.both, *plan.b_only, *plan.axes)
-    x = jnp.transpose(a, order)
+    x, kernel = (b, a) if plan.swap else (a, b)  # the plan describes these two only
+    order = (*plan.x_only, *plan.both, *plan.k_only, *plan.axes)
+    x = jnp.transpose(x.astype(dtype), order)
     x = x.reshape(*spec.x_shape[:3], *x.shape[x.ndim - len(plan.axes):])
-    w = jnp.transpose(b, (*plan.both, *plan.b_only, *plan.a_only, *plan.axes))
+    w = jnp.transpose(kernel.astype(dtype), (*plan.both, *plan.k_only, *plan.x_only, *plan.axes))
     w = w.reshape(spec.groups, spec.out_channels, 1, *w.shape[w.ndim - len(plan.axes):])
     if plan.mode == "circular":
         w = _fold(w, plan.fold)
@@ -440,10 +442,9 @@ def _signal_call(fn, a, b, mode, axes, method, conjugate_flip):
     plan = signal_plan(fn, a.shape, b.shape, mode, axes, dtype)
     if conjugate_flip:
         b = jnp.flip(jnp.conj(b) if jnp.iscomplexobj(b) else b, plan.axes)
-    if not plan.axes:
+    if not plan.axes:  # rank-0 operands (axes=None): a product, as in SciPy
         return (a * b).astype(dtype)
-    if method not in POLICIES:
-        choose(plan.spec, method, "forward", fn)
+    check_forced(fn, plan.spec, method, "forward")
     y = _signal(a, b, plan=plan, method=method, fn=fn)
     if conjugate_flip and mode == "circular":
         # convolving with the flipped b lags by len(b) - 1; circular correlation has lag 0
@@ -469,17 +470,20 @@ def convolve(a, b, mode="full", *, axes=None, method="auto"):
         mode: ``"full"`` (``n + m - 1``), ``"same"`` (``n``, centred as SciPy does),
             ``"valid"`` (``|n - m| + 1``; one operand must be at least as large as
             the other along every convolved axis) or ``"circular"`` (``n``).
-        axes: the convolved axes (int or sequence); all axes when None.
+        axes: the convolved axes (an int or a non-empty sequence); all axes when None.
         method: ``"auto"``, ``"measure"`` or a name from `jconv.algorithms` (as the
             ``algorithm`` of `conv`).
 
     Returns:
-        The convolution, in the dtype both operands promote to.
+        The convolution, in the dtype both operands promote to. A broadcast axis of
+        length 0 gives an empty result of the broadcast shape (SciPy's ``fftconvolve``
+        returns shape ``(0,)`` for any empty operand).
 
     Raises:
         TypeError: a non-array operand.
         ValueError: mismatched ranks, non-broadcasting axes, an invalid axis, an empty
-            convolved axis, or an unknown mode or method.
+            ``axes`` (as SciPy), a convolved axis of length 0 (``scipy.signal.convolve``
+            refuses it too), or an unknown mode or method.
 
     Example:
         >>> import jax.numpy as jnp, jconv
@@ -545,6 +549,8 @@ def explain(
 
     Returns:
         A ``Plan``; ``print(plan)`` shows a table, ``plan["forward"].chosen`` the choice.
+        For an empty convolution (a zero-size batch, channel or input spatial axis) no
+        algorithm runs: every pass is listed with ``chosen`` None and no estimates.
 
     Example:
         >>> import jconv

@@ -307,7 +307,7 @@ def default_platform() -> str:
 
 
 def _xla_only(spec: ConvSpec) -> Choice:
-    """XLA's convolution, for specs no plan can see (symbolic dimensions)."""
+    """XLA's convolution, for specs no plan can see (symbolic or empty dimensions)."""
     from ._algorithms import xla
 
     return Choice("xla", Form("xla", math.nan, 0, lambda x, w, p: xla.run(x, w, spec, p)),
@@ -325,6 +325,8 @@ def choose(
             pass and the reason.
     """
     platform = platform or default_platform()
+    if spec.is_empty:  # no algorithm runs; XLA's convolution is valid for every size
+        return _xla_only(spec)
     if not is_static(spec):
         if algorithm not in POLICIES and algorithm != "xla":
             raise AlgorithmRefused(
@@ -344,6 +346,14 @@ def choose(
     if algorithm == "measure" and planner.calibration is not None:
         return planner.forced(measure(spec, platform), spec)
     return planner.auto(spec)
+
+
+def check_forced(fn: str, spec: ConvSpec, algorithm: str, role: str) -> None:
+    """At call time: `AlgorithmRefused` if a forced algorithm cannot run this pass.
+    Policies are planned when the pass is lowered (for its platform), and an empty pass
+    runs no algorithm (its result is zeros)."""
+    if algorithm not in POLICIES and not spec.is_empty:
+        choose(spec, algorithm, role, fn)
 
 
 def refusal(name: str, spec: ConvSpec, platform: str | None = None) -> str | None:
@@ -386,7 +396,9 @@ def measure(spec: ConvSpec, platform: str | None = None) -> str:
     """
     platform = platform or default_platform()
     planner = _planner(platform)
-    if spec.is_empty or planner.calibration is None or not _attached(platform):
+    if spec.is_empty:
+        return "xla"
+    if planner.calibration is None or not _attached(platform):
         return planner.auto(spec).name
     with _lock:
         if (platform, spec) in _measured:
@@ -464,6 +476,9 @@ def _random(rng, shape, dtype):
 # -- explain ----------------------------------------------------------------------------
 
 
+EMPTY = "an operand or the result has no elements: the result is zeros and no algorithm runs"
+
+
 @dataclasses.dataclass(frozen=True)
 class PassPlan:
     """The candidates for one pass, the one chosen, and the workspace limit applied.
@@ -483,6 +498,9 @@ def plan(spec: ConvSpec, role: str, algorithm: str = "auto", platform: str | Non
          ) -> PassPlan:
     """The `PassPlan` of one pass on ``platform``; a forced algorithm that cannot run
     it is chosen as None (its candidate row says why)."""
+    if spec.is_empty:
+        empty = tuple(Candidate(name, None, None, EMPTY) for name in REGISTRY)
+        return PassPlan(role, spec, empty, None, workspace_limit(spec))
     planner = _planner(platform or default_platform())
     try:
         chosen = choose(spec, algorithm, role, platform=planner.platform).name
@@ -522,6 +540,10 @@ class Plan:
         for p in self.passes:
             s = p.spec
             lines.append("")
+            if s.is_empty:
+                lines.append(f"{p.role}: empty ({EMPTY}); x {s.x_shape}, w {s.w_shape} -> "
+                             f"y {s.y_shape} in (N, G, C, *spatial) form")
+                continue
             lines.append(
                 f"{p.role}: "
                 + (f"chosen {p.chosen!r}" if p.chosen else "the forced algorithm cannot run")

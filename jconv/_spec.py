@@ -17,6 +17,15 @@ samples and then padded by ``padding`` (a negative amount crops), ``s`` is the s
 Per spatial dimension, with ``E = ld (S - 1) + 1 + lo + hi`` the padded length,
 
     O = floor((E - d (K - 1) - 1) / s) + 1.
+
+These formulas hold for an empty input (``S = 0``) too, so the derived specs of the
+two VJPs hold for it unchanged. With ``ld = 1`` that is `jax.lax`'s rule, ``E = lo + hi``;
+with ``ld > 1`` (transposed convolutions) the dilated empty input counts ``1 - ld``
+samples, which keeps the output size of `conv_transpose` linear in ``S``.
+
+A spec may have zero-size axes (batch, channels, an input spatial dim); its result is
+then zeros (no algorithm runs), but it always has at least one output position per
+spatial dim: the padded input holds at least one dilated kernel.
 """
 
 from __future__ import annotations
@@ -106,7 +115,11 @@ class ConvSpec:
 
     @property
     def is_empty(self) -> bool:
-        """True when an operand or the result has no elements."""
+        """True when an operand or the result has no elements: the result is then zeros.
+
+        The three passes of one convolution share this: each involves x, w and y (in
+        different roles), so its two VJP specs are empty exactly when it is.
+        """
         return 0 in (*self.x_shape, *self.w_shape, *self.y_shape)
 
     # -- the two VJPs ---------------------------------------------------------------------
@@ -263,11 +276,15 @@ def check_choice(fn: str, name: str, value, choices) -> str:
 
 
 def _check_sizes(fn: str, spec: ConvSpec) -> None:
-    """Every padded input must be positive and hold at least one dilated kernel."""
-    for i, (e, dk, pad) in enumerate(
-        zip(spec.padded_size, spec.dilated_kernel_size, spec.padding)
+    """Every padded input must hold at least one dilated kernel (and not be negative).
+
+    This holds for an empty input too: its padding alone must make room for a window.
+    Where no window fits, `jax.lax` returns an empty result; jconv raises instead.
+    """
+    for i, (n, e, dk, pad) in enumerate(
+        zip(spec.in_size, spec.padded_size, spec.dilated_kernel_size, spec.padding)
     ):
-        if e < 1:
+        if e < 0 or (e == 0 and n > 0):
             raise ValueError(
                 f"{fn}: padding {pad} leaves a non-positive input size {e} in spatial "
                 f"dim {i}"
@@ -314,9 +331,13 @@ def _check_groups(fn: str, groups) -> int:
     return int(groups)
 
 
-def _check_spatial(fn: str, name: str, sizes) -> None:
+def _check_kernel_size(fn: str, sizes) -> None:
+    """A kernel needs at least one tap per spatial dim (`jax.lax` rejects none too)."""
     if any(n < 1 for n in sizes):
-        raise ValueError(f"{fn}: {name} has spatial size {tuple(sizes)}; every entry must be >= 1")
+        raise ValueError(
+            f"{fn}: w has spatial size {tuple(sizes)}; every entry must be >= 1 (a kernel "
+            f"needs at least one tap per spatial dim)"
+        )
 
 
 def _check_bias(fn: str, bias_shape, c_out: int) -> None:
@@ -416,8 +437,7 @@ def conv_layer(
             f"{fn}: {axis} is {c_per_group} but x has {c_in} input channels and "
             f"groups={groups}, so it must be {c_in // groups} (input channels per group)"
         )
-    _check_spatial(fn, "x", size)
-    _check_spatial(fn, "w", ksize)
+    _check_kernel_size(fn, ksize)
     _check_bias(fn, bias_shape, c_out)
     stride = per_dim(fn, "stride", stride, nd, minimum=1)
     dilation = per_dim(fn, "dilation", dilation, nd, minimum=1)
@@ -426,6 +446,12 @@ def conv_layer(
     mode_padding = None
     if padding_mode != "zeros":
         for i, ((lo, hi), m) in enumerate(zip(pads, size)):
+            if m == 0:
+                raise ValueError(
+                    f"{fn}: x has size 0 in spatial dim {i}, which padding_mode="
+                    f"{padding_mode!r} cannot pad (it copies input values; only 'zeros' "
+                    f"pads an empty dim)"
+                )
             if min(lo, hi) < 0:
                 raise ValueError(
                     f"{fn}: padding {(lo, hi)} in spatial dim {i} is negative, which "
@@ -473,9 +499,10 @@ def conv_transpose_layer(
 ) -> ConvLayer:
     """Validate the arguments of `conv_transpose` and build its `ConvLayer`.
 
-    Per dim the output size is ``(n - 1) s - lo - hi + d (k - 1) + output_padding + 1``;
-    the core is a convolution of ``x`` dilated by ``s`` and padded by
-    ``(d (k - 1) - lo, d (k - 1) - hi + output_padding)`` with the flipped kernel.
+    Per dim the output size is ``(n - 1) s - lo - hi + d (k - 1) + output_padding + 1``,
+    for an empty input (``n = 0``) too; the core is a convolution of ``x`` dilated by
+    ``s`` and padded by ``(d (k - 1) - lo, d (k - 1) - hi + output_padding)`` with the
+    flipped kernel.
     """
     nd = _check_ranks(fn, x_shape, w_shape)
     xs = _channels_first(x_shape, channels_last)
@@ -491,8 +518,7 @@ def conv_transpose_layer(
         raise ValueError(
             f"{fn}: {axis} is {w_in} but x has {c_in} input channels; they must be equal"
         )
-    _check_spatial(fn, "x", size)
-    _check_spatial(fn, "w", ksize)
+    _check_kernel_size(fn, ksize)
     c_out = c_out_per_group * groups
     _check_bias(fn, bias_shape, c_out)
     stride = per_dim(fn, "stride", stride, nd, minimum=1)
@@ -517,6 +543,13 @@ def conv_transpose_layer(
         zip(size, ksize, stride, dilation, pads, output_padding)
     ):
         out = (m - 1) * s - lo - hi + d * (k - 1) + op + 1
+        if out < 1 and m == 0:
+            raise ValueError(
+                f"{fn}: x has size 0 in spatial dim {i}, for which stride {s}, padding "
+                f"{(lo, hi)}, dilation {d}, kernel size {k} and output_padding {op} give a "
+                f"non-positive output size {out} ((n - 1) stride - low - high + dilation "
+                f"(k - 1) + output_padding + 1)"
+            )
         if out < 1:
             raise ValueError(
                 f"{fn}: padding {(lo, hi)} leaves a non-positive output size {out} in "
@@ -567,20 +600,47 @@ def check_shape_arg(fn: str, name: str, shape) -> tuple[int, ...]:
 class SignalPlan:
     """How `convolve(a, b, mode, axes)` maps onto one canonical `ConvSpec`.
 
-    Non-convolved axes broadcast: an axis where only ``a`` varies goes to the batch,
-    one where both vary to the groups, one where only ``b`` varies to the output
-    channels. ``swap``: operands exchanged (``"valid"`` with ``b`` the larger one).
+    The convolution takes a signal ``x`` and a kernel ``k``: ``a`` and ``b``, or ``b``
+    and ``a`` when ``swap`` (``"valid"`` with ``b`` the larger one; convolution
+    commutes). Every field after ``swap`` describes ``x`` and ``k``, never ``a`` and
+    ``b``: the non-convolved axes broadcast, an axis where only ``x`` varies goes to the
+    batch, one where both vary to the groups, one where only ``k`` varies to the output
+    channels.
     """
 
     spec: ConvSpec
     mode: str
-    axes: tuple[int, ...]        # convolved axes, in a's axis order
-    a_only: tuple[int, ...]      # broadcast axes where only a varies (batch)
+    axes: tuple[int, ...]        # convolved axes, in increasing order
+    swap: bool                   # x is b and k is a
+    x_only: tuple[int, ...]      # broadcast axes where only x varies (batch)
     both: tuple[int, ...]        # broadcast axes where both vary (groups)
-    b_only: tuple[int, ...]      # broadcast axes where only b varies (out channels)
+    k_only: tuple[int, ...]      # broadcast axes where only k varies (out channels)
     out_shape: tuple[int, ...]   # the result's shape
-    swap: bool
     fold: tuple[int, ...] | None  # circular: kernel length after folding, per axis
+
+
+def _signal_axes(fn: str, axes, nd: int) -> tuple[int, ...]:
+    """The convolved axes, normalised and sorted: all of them when ``axes`` is None."""
+    if axes is None:
+        return tuple(range(nd))
+    if _is_int(axes):
+        axes = (axes,)
+    if not (
+        isinstance(axes, Sequence) and not isinstance(axes, str) and all(map(_is_int, axes))
+    ):
+        raise TypeError(f"{fn}: axes must be an int or a sequence of ints, got {axes!r}")
+    if len(axes) == 0:
+        raise ValueError(
+            f"{fn}: axes cannot be empty when given, got {axes!r} (name at least one axis "
+            f"to convolve, or pass None for all of them)"
+        )
+    for ax in axes:
+        if not -nd <= ax < nd:
+            raise ValueError(f"{fn}: axis {ax} is out of range for arrays of rank {nd}")
+    norm = tuple(operator.index(ax) % nd for ax in axes)
+    if len(set(norm)) != len(norm):
+        raise ValueError(f"{fn}: axes {tuple(axes)} contains a repeated axis")
+    return tuple(sorted(norm))
 
 
 def signal_plan(fn: str, a_shape, b_shape, mode, axes, dtype) -> SignalPlan:
@@ -593,47 +653,25 @@ def signal_plan(fn: str, a_shape, b_shape, mode, axes, dtype) -> SignalPlan:
             f"{fn}: a has rank {nd} but b has rank {len(b_shape)}; they must be equal "
             f"(as in scipy.signal.convolve)"
         )
-    if axes is None:
-        axes = tuple(range(nd))
-    else:
-        if _is_int(axes):
-            axes = (axes,)
-        if not (isinstance(axes, Sequence) and all(map(_is_int, axes))):
-            raise TypeError(f"{fn}: axes must be an int or a sequence of ints, got {axes!r}")
-        for ax in axes:
-            if not -nd <= ax < nd:
-                raise ValueError(f"{fn}: axis {ax} is out of range for arrays of rank {nd}")
-        norm = tuple(operator.index(ax) % nd for ax in axes)
-        if len(set(norm)) != len(norm):
-            raise ValueError(f"{fn}: axes {tuple(axes)} contains a repeated axis")
-        axes = tuple(sorted(norm))
+    axes = _signal_axes(fn, axes, nd)
     for ax in axes:
         if a_shape[ax] < 1 or b_shape[ax] < 1:
             raise ValueError(
                 f"{fn}: a has length {a_shape[ax]} and b length {b_shape[ax]} along "
                 f"convolved axis {ax}; both must be >= 1"
             )
-    a_only, both, b_only, out_shape = [], [], [], list(a_shape)
-    for ax in range(nd):
-        if ax in axes:
-            continue
+    broadcast = [ax for ax in range(nd) if ax not in axes]
+    for ax in broadcast:
         na, nb = a_shape[ax], b_shape[ax]
         if na != nb and 1 not in (na, nb):
             raise ValueError(
                 f"{fn}: a has length {na} and b length {nb} along axis {ax}, which is not "
                 f"convolved; they must be equal or one of them 1 (broadcasting)"
             )
-        out_shape[ax] = nb if na == 1 else na
-        if na == nb:
-            both.append(ax)
-        elif nb == 1:
-            a_only.append(ax)
-        else:
-            b_only.append(ax)
-    la = tuple(a_shape[ax] for ax in axes)
-    lb = tuple(b_shape[ax] for ax in axes)
-    swap, fold = False, None
+    swap = False
     if mode == "valid":
+        la = tuple(a_shape[ax] for ax in axes)
+        lb = tuple(b_shape[ax] for ax in axes)
         if all(m >= k for m, k in zip(la, lb)):
             pass
         elif all(k >= m for m, k in zip(la, lb)):
@@ -643,16 +681,28 @@ def signal_plan(fn: str, a_shape, b_shape, mode, axes, dtype) -> SignalPlan:
                 f"{fn}: mode='valid' needs a or b at least as large as the other along "
                 f"every convolved axis; got lengths {la} and {lb}"
             )
-    n = math.prod(a_shape[ax] for ax in a_only)
-    g = math.prod(a_shape[ax] for ax in both)
-    co = math.prod(b_shape[ax] for ax in b_only)
-    size, ksize = (lb, la) if swap else (la, lb)
+    # From here on only the signal x and the kernel k, in the order the convolution
+    # takes them; a and b are not mentioned again.
+    x_shape, k_shape = (b_shape, a_shape) if swap else (a_shape, b_shape)
+    x_only, both, k_only, out_shape = [], [], [], list(x_shape)
+    for ax in broadcast:
+        nx, nk = x_shape[ax], k_shape[ax]
+        out_shape[ax] = nk if nx == 1 else nx
+        if nx == nk:
+            both.append(ax)
+        elif nk == 1:
+            x_only.append(ax)
+        else:
+            k_only.append(ax)
+    size = tuple(x_shape[ax] for ax in axes)
+    ksize = tuple(k_shape[ax] for ax in axes)
+    fold = None
     if mode == "circular":
-        fold = tuple(min(k, m) for m, k in zip(la, lb))
+        fold = tuple(min(k, m) for m, k in zip(size, ksize))
+        out = size
         ksize = fold
-        size = tuple(m + k - 1 for m, k in zip(la, ksize))  # after wrap padding
+        size = tuple(m + k - 1 for m, k in zip(size, ksize))  # after wrap padding
         pads = ((0, 0),) * len(axes)
-        out = la
     elif mode == "full":
         pads = tuple((k - 1, k - 1) for k in ksize)
         out = tuple(m + k - 1 for m, k in zip(size, ksize))
@@ -665,12 +715,12 @@ def signal_plan(fn: str, a_shape, b_shape, mode, axes, dtype) -> SignalPlan:
     for ax, o in zip(axes, out):
         out_shape[ax] = o
     spec = ConvSpec(
-        batch=n,
-        groups=g,
+        batch=math.prod(x_shape[ax] for ax in x_only),
+        groups=math.prod(x_shape[ax] for ax in both),
         in_channels=1,
-        out_channels=co,
-        in_size=tuple(size),
-        kernel_size=tuple(ksize),
+        out_channels=math.prod(k_shape[ax] for ax in k_only),
+        in_size=size,
+        kernel_size=ksize,
         stride=(1,) * len(axes),
         padding=pads,
         lhs_dilation=(1,) * len(axes),
@@ -679,6 +729,6 @@ def signal_plan(fn: str, a_shape, b_shape, mode, axes, dtype) -> SignalPlan:
         dtype=np.dtype(dtype).name,
     )
     return SignalPlan(
-        spec, mode, axes, tuple(a_only), tuple(both), tuple(b_only), tuple(out_shape),
-        swap, fold,
+        spec, mode, axes, swap, tuple(x_only), tuple(both), tuple(k_only),
+        tuple(out_shape), fold,
     )

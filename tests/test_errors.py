@@ -68,7 +68,11 @@ def raises(exc, msg):
         (dict(x=jnp.ones((1, 6, 8, 8), bool)), TypeError,
          "jconv.conv: x must have a numeric dtype (integer, float or complex), got bool"),
         (dict(x=jnp.ones((1, 6, 0, 8))), ValueError,
-         "jconv.conv: x has spatial size (0, 8); every entry must be >= 1"),
+         "jconv.conv: the dilated kernel (extent 3) is larger than the padded input (size 0) "
+         "in spatial dim 0"),
+        (dict(w=jnp.ones((4, 6, 0, 3))), ValueError,
+         "jconv.conv: w has spatial size (0, 3); every entry must be >= 1 (a kernel needs at "
+         "least one tap per spatial dim)"),
     ],
 )
 def test_conv_errors(kwargs, exc, msg):
