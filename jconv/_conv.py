@@ -21,6 +21,7 @@ from ._spec import (
     ConvLayer,
     check_array,
     check_choice,
+    check_precision,
     check_shape,
     check_shape_arg,
     conv_layer,
@@ -231,6 +232,7 @@ def conv(
         (1, 6, 4, 4)
     """
     fn = "jconv.conv"
+    precision = check_precision(fn, precision)
     dtype = _arrays(fn, x=x, w=w, bias=bias)
     layer = conv_layer(
         fn, x.shape, w.shape, dtype, bias_shape=None if bias is None else bias.shape,
@@ -298,6 +300,7 @@ def conv_transpose(
         (1, 3, 10, 10)
     """
     fn = "jconv.conv_transpose"
+    precision = check_precision(fn, precision)
     dtype = _arrays(fn, x=x, w=w, bias=bias)
     layer = conv_transpose_layer(
         fn, x.shape, w.shape, dtype, bias_shape=None if bias is None else bias.shape,
@@ -342,6 +345,7 @@ def conv_input_grad(
         (1, 1, 5, 5)
     """
     fn = "jconv.conv_input_grad"
+    precision = check_precision(fn, precision)
     dtype = _arrays(fn, cotangent=cotangent, w=w)
     input_shape = check_shape_arg(fn, "input_shape", input_shape)
     layer = conv_layer(fn, input_shape, w.shape, dtype, **conv_kwargs)
@@ -385,6 +389,7 @@ def conv_kernel_grad(
         (2, 1, 3, 3)
     """
     fn = "jconv.conv_kernel_grad"
+    precision = check_precision(fn, precision)
     dtype = _arrays(fn, x=x, cotangent=cotangent)
     kernel_shape = check_shape_arg(fn, "kernel_shape", kernel_shape)
     layer = conv_layer(fn, x.shape, kernel_shape, dtype, **conv_kwargs)
@@ -527,6 +532,7 @@ def explain(
     dtype="float32",
     algorithm="auto",
     platform=None,
+    precision=None,
     **kwargs,
 ) -> Plan:
     """Which algorithm runs each pass of a convolution, and why.
@@ -545,6 +551,8 @@ def explain(
         platform: the platform to plan for (``"cpu"``, ``"cuda"``, ``"rocm"``,
             ``"tpu"``); default: JAX's default backend. Each platform plans with its own
             calibration; one without gets XLA's convolution for every pass.
+        precision: as for `conv`; with ``"highest"`` the table marks the algorithms
+            that precision excludes and the choice is among those it allows.
         **kwargs: the other keyword arguments of `conv` / `conv_transpose`.
 
     Returns:
@@ -570,4 +578,6 @@ def explain(
     )
     if platform is not None:
         check_choice(fn, "platform", platform, PLATFORMS)
-    return explain_spec(description, layer.spec, algorithm, is_differentiable(dtype), platform)
+    precision = check_precision(fn, precision)
+    return explain_spec(description, layer.spec, algorithm, is_differentiable(dtype), platform,
+                        precision)

@@ -100,7 +100,7 @@ def _compute(x, w, *, spec: ConvSpec, algorithm, precision, role, fn, platform):
     """The lowering for ``platform``: the selector's choice, traced."""
     if spec.is_empty:
         return jnp.zeros(spec.y_shape, x.dtype)
-    choice = choose(spec, algorithm, role, fn, platform)
+    choice = choose(spec, algorithm, role, fn, platform, precision)
     dtype = x.dtype
     if np.dtype(dtype) in _HALF:  # accumulate in float32
         x, w = x.astype(jnp.float32), w.astype(jnp.float32)

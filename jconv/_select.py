@@ -30,7 +30,7 @@ import numpy as np
 from . import _calibration
 from ._algorithms import REGISTRY, Choice, Context, Form
 from ._algorithms._common import few_channels, operand_bytes
-from ._spec import ConvSpec
+from ._spec import ConvSpec, is_highest
 
 POLICIES = ("auto", "measure")
 PLATFORMS = ("cpu", "cuda", "rocm", "tpu")
@@ -43,8 +43,8 @@ MEASURE_FACTOR = 10.0
 """Measured mode times only candidates estimated within this factor of the best."""
 
 _limit: int | None = None
-_measured: dict[tuple[str, ConvSpec], str] = {}
-_measured_times: dict[tuple[str, ConvSpec], dict[str, float]] = {}
+_measured: dict[tuple[str, ConvSpec, bool], str] = {}  # (platform, spec, exact) -> name
+_measured_times: dict[tuple[str, ConvSpec, bool], dict[str, float]] = {}
 _lock = threading.Lock()
 _compiled: list = []
 
@@ -208,7 +208,8 @@ class Candidate:
     ``seconds`` and ``workspace`` are None when unsupported (``reason`` says why);
     ``seconds`` is also None on a platform without calibration. ``over_limit`` marks a
     workspace above the limit; ``measured`` is the timed seconds in measured mode;
-    ``detail`` says how the form runs.
+    ``detail`` says how the form runs; ``exact`` that it does exactly XLA's products
+    (`Form.exact`: the algorithms ``precision=HIGHEST`` allows).
     """
 
     name: str
@@ -218,6 +219,7 @@ class Candidate:
     over_limit: bool = False
     measured: float | None = None
     detail: str = ""
+    exact: bool = False
 
 
 class Planner:
@@ -231,7 +233,7 @@ class Planner:
         constants = (calibration or _calibration.reference()).constants
         self.context = Context(constants, self.auto)
         self._plans: dict[ConvSpec, dict[str, object]] = {}
-        self._auto: dict[ConvSpec, Choice] = {}
+        self._auto: dict[tuple[ConvSpec, bool], Choice] = {}
 
     def plans(self, spec: ConvSpec) -> dict[str, object]:
         """Every algorithm's answer for ``spec``: its forms, or why it refuses."""
@@ -247,52 +249,61 @@ class Planner:
             self._plans[spec] = out
         return self._plans[spec]
 
-    def best_form(self, name: str, spec: ConvSpec) -> tuple[Form, float | None]:
-        """``name``'s cheapest form for ``spec`` and its calibrated seconds (None when
-        uncalibrated: the first form)."""
-        forms = self.plans(spec)[name]
+    def best_form(self, name: str, spec: ConvSpec, exact: bool = False
+                  ) -> tuple[Form, float | None] | None:
+        """``name``'s cheapest form for ``spec`` (only exact ones if ``exact``; None if it
+        has none) and its calibrated seconds (None when uncalibrated: the first form)."""
+        forms = [f for f in self.plans(spec)[name] if f.exact or not exact]
+        if not forms:
+            return None
         if self.calibration is None:
             return forms[0], None
         timed = [(f.seconds * scale(self.calibration.scales, f.key, spec), f) for f in forms]
         seconds, form = min(timed, key=lambda t: t[0])
         return form, seconds
 
-    def candidates(self, spec: ConvSpec) -> tuple[Candidate, ...]:
+    def candidates(self, spec: ConvSpec, exact: bool = False) -> tuple[Candidate, ...]:
+        """Every algorithm's cheapest form (exact where it has one, if ``exact``)."""
         limit = workspace_limit(spec)
-        times = _measured_times.get((self.platform, spec), {})
+        times = _measured_times.get((self.platform, spec, exact), {})
         out = []
         for name, answer in self.plans(spec).items():
             if isinstance(answer, str):
                 out.append(Candidate(name, None, None, answer))
                 continue
-            form, seconds = self.best_form(name, spec)
+            form, seconds = self.best_form(name, spec, exact) or self.best_form(name, spec)
             out.append(Candidate(name, seconds, form.workspace, None,
-                                 form.workspace > limit, times.get(name), form.detail))
+                                 form.workspace > limit, times.get(name), form.detail,
+                                 form.exact))
         return tuple(out)
 
-    def eligible(self, spec: ConvSpec) -> list[Candidate]:
-        """Supported candidates within the workspace limit (the least-workspace ones if none)."""
-        supported = [c for c in self.candidates(spec) if c.reason is None]
+    def eligible(self, spec: ConvSpec, exact: bool = False) -> list[Candidate]:
+        """Supported candidates (exact ones if ``exact``) within the workspace limit; the
+        least-workspace ones if none is within."""
+        supported = [c for c in self.candidates(spec, exact)
+                     if c.reason is None and (c.exact or not exact)]
         within = [c for c in supported if not c.over_limit]
         if within:
             return within
         least = min(c.workspace for c in supported)
         return [c for c in supported if c.workspace == least]
 
-    def forced(self, name: str, spec: ConvSpec) -> Choice:
-        form, seconds = self.best_form(name, spec)
+    def forced(self, name: str, spec: ConvSpec, exact: bool = False) -> Choice:
+        """``name``'s cheapest form (an exact one if ``exact`` and it has one)."""
+        form, seconds = self.best_form(name, spec, exact) or self.best_form(name, spec)
         return Choice(name, form, seconds if seconds is not None else math.nan)
 
-    def auto(self, spec: ConvSpec) -> Choice:
-        """The least calibrated time within the limit; XLA's convolution uncalibrated."""
-        if spec not in self._auto:
+    def auto(self, spec: ConvSpec, exact: bool = False) -> Choice:
+        """The least calibrated time within the limit (among exact forms if ``exact``);
+        XLA's convolution uncalibrated."""
+        if (spec, exact) not in self._auto:
             if self.calibration is None:
                 choice = self.forced("xla", spec)
             else:
-                best = min(self.eligible(spec), key=lambda c: c.seconds)
-                choice = self.forced(best.name, spec)
-            self._auto[spec] = choice
-        return self._auto[spec]
+                best = min(self.eligible(spec, exact), key=lambda c: c.seconds)
+                choice = self.forced(best.name, spec, exact)
+            self._auto[(spec, exact)] = choice
+        return self._auto[(spec, exact)]
 
 
 @functools.cache
@@ -316,9 +327,11 @@ def _xla_only(spec: ConvSpec) -> Choice:
 
 def choose(
     spec: ConvSpec, algorithm: str = "auto", role: str = "forward", fn: str = "jconv",
-    platform: str | None = None,
+    platform: str | None = None, precision=None,
 ) -> Choice:
-    """The algorithm (and form) that runs ``spec`` on ``platform`` under ``algorithm``.
+    """The algorithm (and form) that runs ``spec`` on ``platform`` under ``algorithm``;
+    with ``precision=HIGHEST`` a policy considers exact forms only (`Form.exact`), a
+    forced algorithm is the user's choice under any precision.
 
     Raises:
         AlgorithmRefused: a forced algorithm cannot run ``spec``; the message names the
@@ -342,10 +355,11 @@ def choose(
                 f"{fn}: algorithm={algorithm!r} cannot compute the {role.replace('_', ' ')} "
                 f"pass: {answer}"
             )
-        return planner.forced(algorithm, spec)
+        return planner.forced(algorithm, spec, is_highest(precision))
+    exact = is_highest(precision)
     if algorithm == "measure" and planner.calibration is not None:
-        return planner.forced(measure(spec, platform), spec)
-    return planner.auto(spec)
+        return planner.forced(measure(spec, platform, exact), spec, exact)
+    return planner.auto(spec, exact)
 
 
 def check_forced(fn: str, spec: ConvSpec, algorithm: str, role: str) -> None:
@@ -362,18 +376,21 @@ def refusal(name: str, spec: ConvSpec, platform: str | None = None) -> str | Non
     return answer if isinstance(answer, str) else None
 
 
-def candidates(spec: ConvSpec, platform: str | None = None) -> tuple[Candidate, ...]:
+def candidates(spec: ConvSpec, platform: str | None = None, exact: bool = False
+               ) -> tuple[Candidate, ...]:
     """Every registered algorithm for ``spec`` on ``platform``, estimated or refused."""
-    return _planner(platform or default_platform()).candidates(spec)
+    return _planner(platform or default_platform()).candidates(spec, exact)
 
 
 # -- measured mode ----------------------------------------------------------------------
 
 
-def spec_key(spec: ConvSpec) -> str:
-    """How a measured choice is stored: the spec and the workspace limit, as JSON."""
+def spec_key(spec: ConvSpec, exact: bool = False) -> str:
+    """How a measured choice is stored: the spec, the workspace limit and whether only
+    exact forms were allowed, as JSON."""
     fields = dataclasses.asdict(spec)
-    return json.dumps([fields, workspace_limit(spec)], sort_keys=True, separators=(",", ":"))
+    return json.dumps([fields, workspace_limit(spec)] + (["exact"] if exact else []),
+                      sort_keys=True, separators=(",", ":"))
 
 
 def _attached(platform: str) -> bool:
@@ -385,7 +402,7 @@ def _attached(platform: str) -> bool:
         return False
 
 
-def measure(spec: ConvSpec, platform: str | None = None) -> str:
+def measure(spec: ConvSpec, platform: str | None = None, exact: bool = False) -> str:
     """Time the plausible algorithms for ``spec`` once on ``platform``'s device and keep
     the fastest (in memory and in the device's user calibration file).
 
@@ -393,28 +410,30 @@ def measure(spec: ConvSpec, platform: str | None = None) -> str:
     thread, so it works while an outer function is being traced: each candidate is
     compiled for the spec's shapes and run on random data (a warm-up, then the best of
     three runs). Where the platform's device is not attached, returns auto's choice.
+    ``exact``: only exact forms compete (``precision=HIGHEST``).
     """
     platform = platform or default_platform()
     planner = _planner(platform)
     if spec.is_empty:
         return "xla"
     if planner.calibration is None or not _attached(platform):
-        return planner.auto(spec).name
+        return planner.auto(spec, exact).name
+    memo = (platform, spec, exact)
     with _lock:
-        if (platform, spec) in _measured:
-            return _measured[(platform, spec)]
-    key = spec_key(spec)
+        if memo in _measured:
+            return _measured[memo]
+    key = spec_key(spec, exact)
     stored = _calibration.stored_choices(platform).get(key)
-    if stored in REGISTRY and not isinstance(planner.plans(spec)[stored], str):
+    if stored in {c.name for c in planner.eligible(spec, exact)}:
         with _lock:
-            _measured[(platform, spec)] = stored
+            _measured[memo] = stored
         return stored
     result: dict[str, float] = {}
     error: list[BaseException] = []
 
     def work():
         try:
-            result.update(_time_candidates(planner, spec))
+            result.update(_time_candidates(planner, spec, exact))
         except BaseException as e:  # reported in the calling thread
             error.append(e)
 
@@ -425,8 +444,8 @@ def measure(spec: ConvSpec, platform: str | None = None) -> str:
         raise error[0]
     best = min(result, key=result.get)
     with _lock:
-        _measured[(platform, spec)] = best
-        _measured_times[(platform, spec)] = dict(result)
+        _measured[memo] = best
+        _measured_times[memo] = dict(result)
     _calibration.update_user_file(platform, measured={key: best})
     return best
 
@@ -435,13 +454,14 @@ def measured_choices() -> dict[ConvSpec, str]:
     """A copy of this process's measured choices on the default platform: spec -> name."""
     platform = default_platform()
     with _lock:
-        return {s: n for (p, s), n in _measured.items() if p == platform}
+        return {s: n for (p, s, _), n in _measured.items() if p == platform}
 
 
-def _time_candidates(planner: Planner, spec: ConvSpec) -> dict[str, float]:
+def _time_candidates(planner: Planner, spec: ConvSpec, exact: bool = False
+                     ) -> dict[str, float]:
     import jax
 
-    eligible = planner.eligible(spec)
+    eligible = planner.eligible(spec, exact)
     best = min(c.seconds for c in eligible)
     names = [c.name for c in eligible if c.seconds <= MEASURE_FACTOR * best]
     dtype = np.dtype(spec.dtype)
@@ -453,7 +473,7 @@ def _time_candidates(planner: Planner, spec: ConvSpec) -> dict[str, float]:
             for shape in (spec.x_shape, spec.w_shape))
     times = {}
     for name in names:
-        choice = planner.forced(name, spec)
+        choice = planner.forced(name, spec, exact)
         compiled_fn = jax.jit(lambda a, b, c=choice: c.run(a, b, None)).lower(x, w).compile()
         compiled_fn(x, w).block_until_ready()
         runs = []
@@ -492,21 +512,25 @@ class PassPlan:
     candidates: tuple[Candidate, ...]
     chosen: str | None
     limit: int
+    highest: bool = False
 
 
-def plan(spec: ConvSpec, role: str, algorithm: str = "auto", platform: str | None = None
-         ) -> PassPlan:
+def plan(spec: ConvSpec, role: str, algorithm: str = "auto", platform: str | None = None,
+         precision=None) -> PassPlan:
     """The `PassPlan` of one pass on ``platform``; a forced algorithm that cannot run
     it is chosen as None (its candidate row says why)."""
+    exact = is_highest(precision)
     if spec.is_empty:
         empty = tuple(Candidate(name, None, None, EMPTY) for name in REGISTRY)
-        return PassPlan(role, spec, empty, None, workspace_limit(spec))
+        return PassPlan(role, spec, empty, None, workspace_limit(spec), exact)
     planner = _planner(platform or default_platform())
     try:
-        chosen = choose(spec, algorithm, role, platform=planner.platform).name
+        chosen = choose(spec, algorithm, role, platform=planner.platform,
+                        precision=precision).name
     except AlgorithmRefused:
         chosen = None
-    return PassPlan(role, spec, planner.candidates(spec), chosen, workspace_limit(spec))
+    return PassPlan(role, spec, planner.candidates(spec, exact), chosen,
+                    workspace_limit(spec), exact)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -570,6 +594,8 @@ class Plan:
                     notes.append(c.detail)
                 if c.over_limit:
                     notes.append("workspace over the limit")
+                if p.highest and not c.exact:
+                    notes.append("not lax's products: excluded by precision=HIGHEST")
                 lines.append(row + ("  " + "; ".join(notes) if notes else ""))
         return "\n".join(lines)
 
@@ -591,12 +617,12 @@ def _fmt_bytes(b: int) -> str:
 
 
 def explain_spec(description: str, spec: ConvSpec, algorithm: str, differentiable: bool,
-                 platform: str | None = None) -> Plan:
+                 platform: str | None = None, precision=None) -> Plan:
     platform = platform or default_platform()
-    passes = [plan(spec, "forward", algorithm, platform)]
+    passes = [plan(spec, "forward", algorithm, platform, precision)]
     if differentiable:
-        passes.append(plan(spec.input_grad(), "input_grad", algorithm, platform))
-        passes.append(plan(spec.kernel_grad(), "kernel_grad", algorithm, platform))
+        passes.append(plan(spec.input_grad(), "input_grad", algorithm, platform, precision))
+        passes.append(plan(spec.kernel_grad(), "kernel_grad", algorithm, platform, precision))
     cal = _planner(platform).calibration
     return Plan(description, tuple(passes), platform, None if cal is None else cal.name)
 

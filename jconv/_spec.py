@@ -192,6 +192,45 @@ def check_array(fn: str, name: str, a) -> None:
         )
 
 
+def check_precision(fn: str, precision):
+    """``precision`` as `jax.lax` takes it, canonical and hashable: None, one
+    `jax.lax.Precision`, or a pair (x's, w's). Names (``"highest"``, ``"float32"``, ...)
+    become their `jax.lax.Precision`; None under ``jax.default_matmul_precision("highest")``
+    (or ``"float32"``) becomes ``HIGHEST``, so that the policy is read when traced."""
+    names = ", ".join(repr(p.name.lower()) for p in jax.lax.Precision)
+
+    def one(p):
+        if isinstance(p, jax.lax.Precision):
+            return p
+        if isinstance(p, str):
+            try:
+                return jax.lax.Precision(p.lower())
+            except ValueError:
+                pass
+        raise ValueError(
+            f"{fn}: precision must be None, a jax.lax.Precision, one of the names {names} "
+            f"(or 'bfloat16', 'tensorfloat32', 'float32', 'fastest'), or a pair of them, "
+            f"got {p!r}")
+
+    if precision is None:
+        default = jax.config.jax_default_matmul_precision
+        return one(default) if default in ("highest", "float32") else None
+    if isinstance(precision, (tuple, list)):
+        if len(precision) != 2:
+            raise ValueError(f"{fn}: a precision pair has two entries (x's and w's), got "
+                             f"{precision!r}")
+        pair = (one(precision[0]), one(precision[1]))
+        return pair[0] if pair[0] == pair[1] else pair
+    return one(precision)
+
+
+def is_highest(precision) -> bool:
+    """Whether ``precision`` (canonical, `check_precision`) asks for lax's numerics."""
+    if isinstance(precision, tuple):
+        return all(p == jax.lax.Precision.HIGHEST for p in precision)
+    return precision == jax.lax.Precision.HIGHEST
+
+
 def per_dim(fn: str, name: str, value, nd: int, *, minimum: int | None = None) -> tuple:
     """An int or one int per spatial dim, as a tuple of ``nd`` ints."""
     if _is_int(value):

@@ -25,7 +25,10 @@ class Form(NamedTuple):
     ``key`` names its calibrated scale (``"taps.fma"``); ``seconds`` and ``workspace``
     are the raw model's estimate; ``run(x, w, precision)`` traces the computation on
     canonical arrays (already in the compute dtype); ``detail`` is a few words for
-    `jconv.explain`.
+    `jconv.explain`. ``exact`` marks a form whose every output is a sum of exactly the
+    products XLA's convolution sums, with the same zeros, on every platform: the forms
+    ``precision=HIGHEST`` allows (XLA's own; the direct methods without padding or
+    input dilation, `_common.exact_products`).
     """
 
     key: str
@@ -33,6 +36,7 @@ class Form(NamedTuple):
     workspace: int
     run: Callable
     detail: str = ""
+    exact: bool = False
 
 
 class Choice(NamedTuple):

@@ -61,6 +61,16 @@ def few_channels(spec: ConvSpec) -> bool:
     return spec.in_channels <= FEW_CHANNELS and forward_shaped(spec)
 
 
+def exact_products(spec: ConvSpec) -> bool:
+    """Whether a direct method (taps, im2col, col2im) does exactly XLA's products, with
+    the same zeros, on every platform: without padding or input dilation, where every
+    product is of an input sample and a tap. (Which zeros XLA multiplies depends on its
+    route: on CPU it multiplies padding for float32 in 2-D but not for float64 or in
+    strided 1-D, and skips the zeros of input dilation.)"""
+    return (all(ld == 1 for ld in spec.lhs_dilation)
+            and all(lo <= 0 and hi <= 0 for lo, hi in spec.padding))
+
+
 def is_integer(spec: ConvSpec) -> bool:
     return np.dtype(spec.dtype).kind in "iub"
 

@@ -34,6 +34,7 @@ from ._common import (
     compute_itemsize,
     dtype_factor,
     effective_kernel,
+    exact_products,
     fault_seconds,
     largest_divisor,
     map_chunks,
@@ -193,7 +194,8 @@ def plan(spec: ConvSpec, ctx):
     if reason:
         return reason
     seconds, workspace = _estimate(spec, ctx.constants)
-    return (Form("col2im", seconds, workspace, lambda x, w, p: run(x, w, spec, p), _detail(spec)),)
+    return (Form("col2im", seconds, workspace, lambda x, w, p: run(x, w, spec, p), _detail(spec),
+                 exact_products(spec)),)
 
 
 ALGORITHM = Algorithm(

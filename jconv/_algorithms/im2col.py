@@ -37,6 +37,7 @@ from ._common import (
     dilate_and_pad,
     dtype_factor,
     effective_kernel,
+    exact_products,
     fault_seconds,
     forward_shaped,
     largest_divisor,
@@ -291,7 +292,8 @@ def plan(spec: ConvSpec, ctx):
         return reason
     seconds, workspace = _estimate(spec, ctx.constants)
     key = "im2col.taps" if _by_taps(_swapped(spec) or spec) else "im2col.positions"
-    return (Form(key, seconds, workspace, lambda x, w, p: run(x, w, spec, p), _detail(spec)),)
+    return (Form(key, seconds, workspace, lambda x, w, p: run(x, w, spec, p), _detail(spec),
+                 exact_products(spec)),)
 
 
 ALGORITHM = Algorithm(

@@ -38,6 +38,7 @@ from ._common import (
     dilate_and_pad,
     dtype_factor,
     effective_kernel,
+    exact_products,
     fault_seconds,
     few_channels,
     flat_wide,
@@ -160,7 +161,7 @@ def plan(spec: ConvSpec, ctx):
         key = "taps.fma_few" if form == "fma" and _fast_fused(spec) else f"taps.{form}"
         forms.append(Form(key, seconds, workspace,
                           lambda x, w, p, form=form: run_form(form, x, w, spec, p),
-                          f"{form} form"))
+                          f"{form} form", exact_products(spec)))
     return tuple(forms)
 
 

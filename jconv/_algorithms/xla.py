@@ -114,7 +114,7 @@ def plan(spec: ConvSpec, ctx) -> tuple[Form, ...]:
     """XLA runs every spec: one form (``xla.f64_1d`` on that route, else ``xla``)."""
     seconds, workspace = _estimate(spec, ctx.constants)
     key = "xla.f64_1d" if route(spec) == "f64_1d" else "xla"
-    return (Form(key, seconds, workspace, lambda x, w, p: run(x, w, spec, p)),)
+    return (Form(key, seconds, workspace, lambda x, w, p: run(x, w, spec, p), exact=True),)
 
 
 ALGORITHM = Algorithm(
