@@ -219,9 +219,9 @@ def test_measured_mode_times_once_and_caches(monkeypatch, tmp_path):
     calls = []
     original = _select._time_candidates
 
-    def counting(planner, spec):
+    def counting(planner, spec, exact=False):
         calls.append(spec)
-        return original(planner, spec)
+        return original(planner, spec, exact)
 
     monkeypatch.setattr(_select, "_time_candidates", counting)
     rng = np.random.default_rng(3)
