@@ -189,3 +189,57 @@ def test_exact_forms_match_lax_products_on_every_pass(dtype):
                     np.testing.assert_array_equal(_nonfinite(got), want, err_msg=(name, s))
                     checked.add(form.key)
     assert {"xla", "im2col.taps", "im2col.positions", "col2im"} <= checked, checked
+
+
+# (x shape, w shape, keywords): auto picks fft, winograd and the direct methods among them
+BOUND_LAYERS = [
+    ((2, 16, 24, 24), (16, 16, 3, 3), dict(padding=1)),
+    ((2, 4, 24, 24), (4, 4, 15, 15), dict(padding=7)),
+    ((2, 16, 24, 24), (16, 1, 3, 3), dict(padding=1, groups=16)),
+    ((4, 16, 1024), (16, 16, 3), dict(padding=1)),
+    ((1, 1, 4096), (1, 1, 257), dict(padding=128)),
+    ((2, 8, 12, 12, 12), (8, 8, 3, 3, 3), dict(padding=1)),
+    ((2, 16, 10, 10), (16, 8, 4, 4), dict(transpose=True, stride=2, padding=1)),
+]
+
+
+def _error(choice, x, w, ref):
+    y = jax.jit(lambda a, b: choice.run(a, b))(x, w)
+    return np.linalg.norm(np.asarray(y, np.float64) - ref) / np.linalg.norm(ref)
+
+
+def test_default_policy_stays_within_four_times_lax_error():
+    """Every pass auto picks, on standard-normal float32 data: normwise error against a
+    float64 reference at most 4x that of XLA's convolution in float32."""
+    planner = _select._planner("cpu")
+    chosen = set()
+    rng = np.random.default_rng(7)
+    for xs, ws, kw in BOUND_LAYERS:
+        for p in jconv.explain(xs, ws, **kw).passes:
+            s = p.spec
+            s64 = jconv.explain(xs, ws, dtype="float64", **kw)[p.role].spec
+            x = rng.standard_normal(s.x_shape).astype(np.float32)
+            w = rng.standard_normal(s.w_shape).astype(np.float32)
+            ref = np.asarray(jax.jit(lambda a, b, s=s64: planner.forced("xla", s).run(a, b))(
+                x.astype(np.float64), w.astype(np.float64)))
+
+            auto = planner.auto(s)
+            chosen.add(auto.name)
+            mine, lax_error = (_error(c, x, w, ref) for c in (auto, planner.forced("xla", s)))
+            assert mine <= 4 * lax_error, (xs, ws, p.role, auto.name, mine / lax_error)
+    assert {"fft", "winograd"} <= chosen, chosen
+
+
+def test_fft_overflows_no_earlier_than_the_direct_sum():
+    rng = np.random.default_rng(8)
+    x = (rng.standard_normal((1, 1, 48, 48)) * 5e34).astype(np.float32)
+    w = (rng.standard_normal((1, 1, 31, 31)) * 0.03).astype(np.float32)
+    ref = np.asarray(lax.conv_general_dilated(x.astype(np.float64), w.astype(np.float64),
+                                              (1, 1), [(15, 15)] * 2))
+    assert np.abs(ref).max() < np.finfo(np.float32).max
+    y = np.asarray(jconv.conv(x, w, padding=15, algorithm="fft"), np.float64)
+    assert np.isfinite(y).all()
+    assert np.linalg.norm(y - ref) <= 1e-5 * np.linalg.norm(ref)
+    # a non-finite input is never lost
+    x[0, 0, 20, 20] = np.inf
+    assert not np.isfinite(np.asarray(jconv.conv(x, w, padding=15, algorithm="fft"))).all()

@@ -84,9 +84,12 @@ def test_kernel_grad_uses_kernel_chunks():
     fwd = ConvSpec(4, 1, 8, 8, (30, 30), (3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), (1, 1))
     dims = winograd._plan(fwd.kernel_grad())
     assert all(d.C > 1 and d.T == 1 for d in dims), dims
-    assert all(d.alpha <= winograd.MAX_ALPHA_32 for d in dims)
-    dims64 = winograd._plan(dataclasses.replace(fwd, dtype="float64").kernel_grad())
-    assert max(d.alpha for d in dims64) > winograd.MAX_ALPHA_32  # larger tiles in float64
+    assert all(d.alpha <= winograd.MAX_ALPHA_2D for d in dims)
+    one = ConvSpec(4, 1, 8, 8, (64,), (3,), (1,), ((1, 1),), (1,), (1,)).kernel_grad()
+    dims32 = winograd._plan(one)
+    dims64 = winograd._plan(dataclasses.replace(one, dtype="float64"))
+    assert dims32[0].alpha <= winograd.MAX_ALPHA_1D_KERNEL_GRAD_32
+    assert dims64[0].alpha > winograd.MAX_ALPHA_32  # larger tiles in float64
 
 
 def test_channels_last():
@@ -140,7 +143,7 @@ def test_float32_accuracy(m, bound, monkeypatch, fresh_plans):
     x = r.standard_normal((2, 32, 24, 24)).astype(np.float32)
     w = r.standard_normal((32, 32, 3, 3)).astype(np.float32)
     expected = conv_ref(x.astype(np.float64), w.astype(np.float64), None, 1, 1)
-    monkeypatch.setattr(winograd, "MAX_ALPHA_32", m + 2)
+    monkeypatch.setattr(winograd, "MAX_ALPHA_2D", m + 2)
     spec = jconv.explain(x.shape, w.shape, padding=1, algorithm=ALG)["forward"].spec
     assert {d.m for d in winograd._plan(spec)} == {m}
     traced = []  # the tiles of every chunk traced
@@ -196,8 +199,8 @@ def test_refuses_large_kernels():
     with pytest.raises(
         ValueError,
         match=r"algorithm='winograd' cannot compute the forward pass: in spatial dim 0 both "
-        r"the kernel \(9 taps\) and the output \(32\) are longer than a tile \(alpha <= 6 "
-        r"for float32\) covers",
+        r"the kernel \(9 taps\) and the output \(32\) are longer than a tile \(alpha <= 5 "
+        r"for a 2-D float32 pass\) covers",
     ):
         jconv.conv(x, w, algorithm=ALG)
     # float64 tiles reach alpha 8: a 7-tap kernel fits
@@ -291,6 +294,7 @@ def test_proof_script_quick():
 )
 def test_chunked_paths(spec, budget, kinds, monkeypatch, fresh_plans):
     """Batch, tile-row and channel chunks (the kernel gradient) equal the direct sum."""
+    monkeypatch.setattr(winograd, "MAX_ALPHA_2D", 6)  # the budgets assume F(4, 3) tiles
     monkeypatch.setattr(winograd, "CHUNK_BYTES", budget)
     monkeypatch.setattr(winograd, "ROWS_MIN", 1)
     r = np.random.default_rng(17)
@@ -317,6 +321,7 @@ def test_small_kernel_channel_chunks_stay_deep(monkeypatch, fresh_plans):
     """Small images with many channels are cut along the input channels (their kernel
     tiles outweigh the image tiles), in chunks of at least `DEPTH_MIN` channels so that
     the GEMMs contract enough; the chunked forward pass equals the direct sum."""
+    monkeypatch.setattr(winograd, "MAX_ALPHA_2D", 6)  # the budgets assume F(4, 3) tiles
     late = ConvSpec(8, 1, 512, 512, (7, 7), (3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), (1, 1))
     assert winograd._chunking(late) == ("channels", winograd.DEPTH_MIN)
     small = ConvSpec(2, 1, 8, 6, (4, 4), (3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), (1, 1))

@@ -616,16 +616,36 @@ def _plain_fft_correlation(xp, wr, phases, blocks, precision, chunk=None):
     return map_chunks(lambda xc: body(xc, wf), xp.reshape(n // chunk, chunk, *xp.shape[1:]))
 
 
+def _unit_scale(a):
+    """``a`` times a power of two that brings its largest finite magnitude into
+    ``[0.5, 1)``, and the exponent that undoes it (powers of two scale exactly)."""
+    real = jnp.abs(a).dtype
+    top = jnp.max(jnp.where(jnp.isfinite(a), jnp.abs(a), jnp.zeros((), real)), initial=0)
+    _, e = jnp.frexp(top)
+    return a * jnp.ldexp(jnp.ones((), real), -e).astype(a.dtype), e
+
+
 def run(x, w, spec: ConvSpec, phases, blocks, precision=None):
-    """``spec`` with the rewrite ``phases`` and the frames ``blocks`` (`_plan`)."""
+    """``spec`` with the rewrite ``phases`` and the frames ``blocks`` (`_plan`).
+
+    Both operands are scaled to a largest magnitude below one (by powers of two) and the
+    result scaled back, so that the transforms' sums, which grow with the frame length,
+    overflow no earlier than the direct sum does.
+    """
     if any(p.empty for p in phases):
         return jnp.zeros(spec.y_shape, x.dtype)
+    (x, ex), (w, ew) = _unit_scale(x), _unit_scale(w)
     xs = _split_input_phases(x, phases)
     cfg = [(0, 0, 0)] * 3 + [(p.lo, p.hi, 0) for p in phases]
     xp = lax.pad(xs, jnp.zeros((), xs.dtype), cfg)
     wr = _plain_kernel(w, phases)
     y = _plain_fft_correlation(xp, wr, phases, blocks, precision, _chunk(spec, phases, blocks))
-    return _interleave_output(y, phases, spec).astype(x.dtype)
+    y = _interleave_output(y, phases, spec)
+    # back in two steps: one power of two of ex + ew could overflow where the result does not
+    real = jnp.abs(y).dtype
+    for e in (ex, ew):
+        y = y * jnp.ldexp(jnp.ones((), real), e).astype(y.dtype)
+    return y.astype(x.dtype)
 
 
 ALGORITHM = Algorithm(

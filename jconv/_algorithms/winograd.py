@@ -46,6 +46,7 @@ from . import Algorithm, Form
 from ._common import (
     compute_itemsize,
     effective_kernel,
+    forward_shaped,
     largest_divisor,
     map_chunks,
     relayout_bytes,
@@ -53,10 +54,20 @@ from ._common import (
 )
 from ._winograd_tables import TABLES
 
+# The largest tile (alpha = m + r - 1) per dimensionality: larger tiles save more
+# products but round more, and the rounding compounds over the dims. These keep the
+# normwise error of every pass within 4x XLA's on standard-normal data (measured per tile
+# and pass; the accuracy notes list the ratios).
 MAX_ALPHA_32 = 6
-"""Largest tile for float32 (and float16/bfloat16, computed in float32) and complex64."""
+"""1-D, float32 (and float16/bfloat16, computed in float32) and complex64."""
 MAX_ALPHA_64 = 8
-"""Largest tile for float64 and complex128."""
+"""1-D, float64 and complex128."""
+MAX_ALPHA_1D_KERNEL_GRAD_32 = 4
+"""1-D kernel gradients (long "kernels") in 32-bit dtypes."""
+MAX_ALPHA_2D = 5
+"""2-D, every dtype (F(3, 3) for 3x3 kernels)."""
+MAX_ALPHA_3D = 4
+"""3-D and more, every dtype (F(2, 3))."""
 # The raw cost model's rates are machine constants of the calibration (set by hand from
 # measurements on a 2-core CPU; the calibration fits the scale of the whole estimate):
 # ``winograd_transform_flops``, the fused tile transforms (sums of scaled slices);
@@ -97,8 +108,14 @@ class _Dim(tuple):
 
 
 def _max_alpha(spec: ConvSpec) -> int:
-    wide = spec.dtype in ("float64", "complex128")
-    return MAX_ALPHA_64 if wide else MAX_ALPHA_32
+    """The largest tile for ``spec`` (see `MAX_ALPHA_32` and the others)."""
+    if spec.ndim >= 3:
+        return MAX_ALPHA_3D
+    if spec.ndim == 2:
+        return MAX_ALPHA_2D
+    if spec.dtype in ("float64", "complex128"):
+        return MAX_ALPHA_64
+    return MAX_ALPHA_32 if forward_shaped(spec) else MAX_ALPHA_1D_KERNEL_GRAD_32
 
 
 def _choose_dim(O: int, K: int, max_alpha: int) -> _Dim | None:
@@ -141,7 +158,7 @@ def _refusal(spec: ConvSpec) -> str | None:
         if d is None:
             return (
                 f"in spatial dim {i} both the kernel ({k} taps) and the output ({o}) are "
-                f"longer than a tile (alpha <= {_max_alpha(spec)} for {spec.dtype}) covers; "
+                f"longer than a tile (alpha <= {_max_alpha(spec)} for a {spec.ndim}-D {spec.dtype} pass) covers; "
                 f"Winograd serves small kernels (and the small outputs of kernel gradients)"
             )
     products = math.prod(d.alpha * d.T * d.C for d in _plan(spec))
