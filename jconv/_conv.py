@@ -21,6 +21,8 @@ from ._spec import (
     ConvLayer,
     check_array,
     check_choice,
+    check_dtype,
+    check_flag,
     check_precision,
     check_shape,
     check_shape_arg,
@@ -148,8 +150,9 @@ def _layer_kernel_grad(x, ct, *, layer: ConvLayer, algorithm, precision, fn):
 
 
 def _arrays(fn: str, **arrays):
+    """Check the operands (only ``bias`` may be None); their promoted dtype."""
     for name, a in arrays.items():
-        if a is not None:
+        if a is not None or name != "bias":
             check_array(fn, name, a)
     return jnp.result_type(*(a for a in arrays.values() if a is not None))
 
@@ -569,11 +572,12 @@ def explain(
     fn = "jconv.explain"
     x_shape = check_shape_arg(fn, "x_shape", x_shape)
     w_shape = check_shape_arg(fn, "w_shape", w_shape)
-    build = conv_transpose_layer if transpose else conv_layer
-    layer = build(fn, x_shape, w_shape, jnp.dtype(dtype), **kwargs)
+    dtype = check_dtype(fn, dtype)
+    build = conv_transpose_layer if check_flag(fn, "transpose", transpose) else conv_layer
+    layer = build(fn, x_shape, w_shape, dtype, **kwargs)
     check_algorithm(fn, algorithm)
     name = "conv_transpose" if transpose else "conv"
-    description = f"jconv.{name}: x {x_shape}, w {w_shape}, {jnp.dtype(dtype).name}" + "".join(
+    description = f"jconv.{name}: x {x_shape}, w {w_shape}, {dtype.name}" + "".join(
         f", {k}={v!r}" for k, v in kwargs.items()
     )
     if platform is not None:

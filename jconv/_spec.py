@@ -36,6 +36,7 @@ import operator
 from collections.abc import Sequence
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
@@ -185,6 +186,15 @@ def check_array(fn: str, name: str, a) -> None:
     """Raise TypeError unless ``a`` is an array (a JAX or NumPy array, or a tracer)."""
     if not (hasattr(a, "shape") and hasattr(a, "dtype") and hasattr(a, "ndim")):
         raise TypeError(f"{fn}: {name} must be an array, got {type(a).__name__}")
+    if type(a).__module__.split(".")[0] == "torch":
+        raise TypeError(
+            f"{fn}: {name} is a torch.Tensor; pass a JAX or NumPy array, e.g. "
+            f"jax.dlpack.from_dlpack({name}) (no copy) or {name}.numpy()")
+    try:
+        jnp.dtype(a.dtype)
+    except TypeError:
+        raise TypeError(f"{fn}: {name} has dtype {a.dtype!r}, which is not a NumPy or JAX "
+                        f"dtype") from None
     if not jax.dtypes.issubdtype(a.dtype, np.number):
         raise TypeError(
             f"{fn}: {name} must have a numeric dtype (integer, float or complex), "
@@ -229,6 +239,24 @@ def is_highest(precision) -> bool:
     if isinstance(precision, tuple):
         return all(p == jax.lax.Precision.HIGHEST for p in precision)
     return precision == jax.lax.Precision.HIGHEST
+
+
+def check_dtype(fn: str, dtype) -> np.dtype:
+    """``dtype`` as a NumPy dtype of a number (bfloat16 included), or TypeError."""
+    try:
+        out = jnp.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"{fn}: dtype must be a NumPy or JAX dtype, got {dtype!r}") from None
+    if not jax.dtypes.issubdtype(out, np.number):
+        raise TypeError(f"{fn}: dtype must be an integer, float or complex dtype, got {out}")
+    return out
+
+
+def check_flag(fn: str, name: str, value) -> bool:
+    """A bool argument, or TypeError (a truthy string is not a flag)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{fn}: {name} must be True or False, got {value!r}")
+    return bool(value)
 
 
 def per_dim(fn: str, name: str, value, nd: int, *, minimum: int | None = None) -> tuple:
@@ -458,6 +486,7 @@ def conv_layer(
     channels_last=False,
 ) -> ConvLayer:
     """Validate the arguments of `conv` and build its `ConvLayer`."""
+    channels_last = check_flag(fn, "channels_last", channels_last)
     nd = _check_ranks(fn, x_shape, w_shape)
     xs = _channels_first(x_shape, channels_last)
     ws = _conv_kernel_first(w_shape, channels_last)
@@ -543,6 +572,7 @@ def conv_transpose_layer(
     ``s`` and padded by ``(d (k - 1) - lo, d (k - 1) - hi + output_padding)`` with the
     flipped kernel.
     """
+    channels_last = check_flag(fn, "channels_last", channels_last)
     nd = _check_ranks(fn, x_shape, w_shape)
     xs = _channels_first(x_shape, channels_last)
     # kernel (C_in, C_out // G, *K), or (*K, C_out // G, C_in) with channels_last

@@ -70,6 +70,14 @@ def raises(exc, msg):
         (dict(x=jnp.ones((1, 6, 0, 8))), ValueError,
          "jconv.conv: the dilated kernel (extent 3) is larger than the padded input (size 0) "
          "in spatial dim 0"),
+        (dict(x=None), TypeError, "jconv.conv: x must be an array, got NoneType"),
+        (dict(w=None), TypeError, "jconv.conv: w must be an array, got NoneType"),
+        (dict(channels_last="yes"), TypeError,
+         "jconv.conv: channels_last must be True or False, got 'yes'"),
+        (dict(precision="bogus"), ValueError, "jconv.conv: precision must be None, a "
+                                              "jax.lax.Precision, one of the names"),
+        (dict(precision=["highest"]), ValueError,
+         "jconv.conv: a precision pair has two entries (x's and w's), got ['highest']"),
         (dict(w=jnp.ones((4, 6, 0, 3))), ValueError,
          "jconv.conv: w has spatial size (0, 3); every entry must be >= 1 (a kernel needs at "
          "least one tap per spatial dim)"),
@@ -85,6 +93,27 @@ def test_conv_errors(kwargs, exc, msg):
     if isinstance(x, jax.Array) and isinstance(w, jax.Array):
         with raises(exc, msg):
             jax.jit(lambda x, w: jconv.conv(x, w, **args))(x, w)
+
+
+def test_torch_tensors_get_a_clear_message():
+    torch = pytest.importorskip("torch")
+    with raises(TypeError, "jconv.conv: x is a torch.Tensor; pass a JAX or NumPy array"):
+        jconv.conv(torch.ones(1, 6, 8, 8), w4)
+    with raises(TypeError, "jconv.convolve: b is a torch.Tensor"):
+        jconv.convolve(np.ones(8), torch.ones(3))
+
+
+@pytest.mark.parametrize("kwargs, exc, msg", [
+    (dict(dtype="bogus"), TypeError, "jconv.explain: dtype must be a NumPy or JAX dtype, got 'bogus'"),
+    (dict(dtype=bool), TypeError, "jconv.explain: dtype must be an integer, float or complex dtype"),
+    (dict(transpose="no"), TypeError, "jconv.explain: transpose must be True or False, got 'no'"),
+    (dict(channels_last=1), TypeError, "jconv.explain: channels_last must be True or False, got 1"),
+    (dict(platform="metal"), ValueError, "jconv.explain: platform must be one of 'cpu', 'cuda'"),
+    (dict(precision="bogus"), ValueError, "jconv.explain: precision must be None"),
+])
+def test_explain_validates_its_arguments(kwargs, exc, msg):
+    with raises(exc, msg):
+        jconv.explain((1, 6, 8, 8), (4, 6, 3, 3), **kwargs)
 
 
 def test_channels_last_messages_name_the_right_axis():
