@@ -3,8 +3,8 @@
     python benchmarks/selection.py [--layers 22] [--seed 2026] [--out PATH]
 
 A held-out set of random, realistic layers (1-D, 2-D and 3-D; float32 and float64;
-strides, groups, depthwise, transposed), drawn with a fixed seed and never used by the
-calibration (`jconv.calibrate.CALIBRATION_SET`); each layer gives three passes (the
+strides, groups, depthwise, transposed; `jconv.calibrate.random_layers`), drawn with a
+seed of its own and none in the calibration's `training_set`; each layer gives three passes (the
 forward pass and both gradients), each planned as auto plans it. Every candidate auto
 considers (supported and within the workspace limit, skipping those estimated more than
 `SKIP_FACTOR` times the best estimate) is compiled and timed on random data (median of
@@ -32,68 +32,18 @@ sys.path.insert(0, str(ROOT.parent))
 
 from jconv import _select  # noqa: E402
 from jconv._spec import conv_layer, conv_transpose_layer  # noqa: E402
-from jconv.calibrate import CALIBRATION_SET  # noqa: E402
+from jconv.calibrate import random_layers, training_set  # noqa: E402
 
 SKIP_FACTOR = 30.0
 CALLS = 5
-MACS = (2e6, 4e8)  # multiply-adds per forward pass: small layers to large ones
-
-
-def _draw_layer(rng):
-    """One random layer: (kind, x shape, w shape, keywords, dtype), or None if unrealistic."""
-    nd = int(rng.choice([1, 2, 2, 2, 3]))
-    dtype = "float64" if rng.random() < 0.2 else "float32"
-    transpose = rng.random() < 0.2
-    c = int(rng.choice([8, 16, 32, 64, 128, 256]))
-    style = rng.choice(["dense", "dense", "grouped", "depthwise"])
-    groups = {"dense": 1, "grouped": int(rng.choice([2, 4, 8, 32])), "depthwise": c}[style]
-    if c % groups:
-        return None
-    co = c * int(rng.choice([1, 2])) if not transpose else c // int(rng.choice([1, 2]))
-    if co % groups or co == 0:
-        return None
-    k = int(rng.choice({1: [3, 5, 9, 15, 31], 2: [1, 3, 3, 5, 7], 3: [1, 3, 3]}[nd]))
-    stride = int(rng.choice([1, 1, 2]))
-    size = int(rng.choice({1: [256, 1024, 4096], 2: [8, 14, 28, 56], 3: [8, 12, 16]}[nd]))
-    batch = int(rng.choice([1, 2, 4, 8, 16]))
-    x = (batch, c, *(size,) * nd)
-    if transpose:
-        if stride == 1 and k == 1:
-            return None
-        w = (c, co // groups, *(k,) * nd)
-        kw = dict(stride=stride, padding=(k - 1) // 2, groups=groups)
-        if stride > 1:
-            kw["output_padding"] = 1 if k % 2 else 0
-        kind = "conv_transpose"
-    else:
-        w = (co, c // groups, *(k,) * nd)
-        kw = dict(stride=stride, padding=k // 2, groups=groups)
-        kind = "conv"
-    return kind, x, w, kw, dtype
 
 
 def held_out(count: int, seed: int):
-    """``count`` layers: (label, spec) for each of their three passes."""
-    rng = np.random.default_rng(seed)
-    seen = {(xs, ws) for _, xs, ws, _, _ in CALIBRATION_SET}
+    """``count`` random layers the calibration never sees: (label, spec) per pass."""
     passes = []
-    layers = 0
-    while layers < count:
-        layer = _draw_layer(rng)
-        if layer is None:
-            continue
-        kind, xs, ws, kw, dtype = layer
-        if (xs, ws) in seen:
-            continue
+    for kind, xs, ws, kw, dtype in random_layers(count, seed, training_set()):
         build = conv_transpose_layer if kind == "conv_transpose" else conv_layer
-        try:
-            spec = build("selection", xs, ws, dtype, **kw).spec
-        except ValueError:
-            continue
-        if not MACS[0] <= spec.macs <= MACS[1]:
-            continue
-        seen.add((xs, ws))
-        layers += 1
+        spec = build("selection", xs, ws, dtype, **kw).spec
         label = f"{kind} x{xs} w{ws} {kw} {dtype}"
         for role, s in (("forward", spec), ("input_grad", spec.input_grad()),
                         ("kernel_grad", spec.kernel_grad())):

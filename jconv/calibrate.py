@@ -4,7 +4,7 @@
 
 Measures the machine constants of the raw cost models, then times every form of every
 algorithm on the passes of a set of typical convolutions (`CALIBRATION_SET`, not the
-benchmark's shapes) and fits each form's scale, and writes both to this device's user
+benchmark's shapes, and `RANDOM_LAYERS` random ones) and fits each form's scale, and writes both to this device's user
 calibration file (see `jconv._calibration`: ``$JCONV_CALIBRATION_DIR``, else the user's
 cache directory), which then overrides the calibration shipped for this device kind.
 It runs on JAX's default device; run it once per kind of machine.
@@ -275,6 +275,73 @@ CALIBRATION_SET = [
 ]
 
 
+RANDOM_SEED = 7
+"""The seed of the calibration's random layers (`random_layers`); held-out checks use
+another one and leave these out."""
+RANDOM_LAYERS = 16
+MACS = (2e6, 4e8)  # multiply-adds per forward pass: small layers to large ones
+
+
+def _draw_layer(rng):
+    """One random, realistic layer ``(kind, x shape, w shape, keywords, dtype)``, or None."""
+    nd = int(rng.choice([1, 2, 2, 2, 3]))
+    dtype = "float64" if rng.random() < 0.2 else "float32"
+    transpose = rng.random() < 0.2
+    c = int(rng.choice([8, 16, 32, 64, 128, 256]))
+    style = rng.choice(["dense", "dense", "grouped", "depthwise"])
+    groups = {"dense": 1, "grouped": int(rng.choice([2, 4, 8, 32])), "depthwise": c}[style]
+    if c % groups:
+        return None
+    co = c * int(rng.choice([1, 2])) if not transpose else c // int(rng.choice([1, 2]))
+    if co % groups or co == 0:
+        return None
+    k = int(rng.choice({1: [3, 5, 9, 15, 31], 2: [1, 3, 3, 5, 7], 3: [1, 3, 3]}[nd]))
+    stride = int(rng.choice([1, 1, 2]))
+    size = int(rng.choice({1: [256, 1024, 4096], 2: [8, 14, 28, 56], 3: [8, 12, 16]}[nd]))
+    batch = int(rng.choice([1, 2, 4, 8, 16]))
+    x = (batch, c, *(size,) * nd)
+    if transpose:
+        if stride == 1 and k == 1:
+            return None
+        w = (c, co // groups, *(k,) * nd)
+        kw = dict(stride=stride, padding=(k - 1) // 2, groups=groups)
+        if stride > 1:
+            kw["output_padding"] = 1 if k % 2 else 0
+        return "conv_transpose", x, w, kw, dtype
+    w = (co, c // groups, *(k,) * nd)
+    return "conv", x, w, dict(stride=stride, padding=k // 2, groups=groups), dtype
+
+
+def random_layers(count: int, seed: int, exclude=()) -> list:
+    """``count`` random, realistic layers (1-D, 2-D and 3-D; float32 and float64;
+    strides, groups, depthwise, transposed) of `MACS` multiply-adds, drawn with ``seed``,
+    none with the (x shape, w shape) of a layer in ``exclude``."""
+    from ._spec import conv_layer, conv_transpose_layer
+
+    rng = np.random.default_rng(seed)
+    seen = {(xs, ws) for _, xs, ws, _, _ in exclude}
+    out = []
+    while len(out) < count:
+        layer = _draw_layer(rng)
+        if layer is None or (layer[1], layer[2]) in seen:
+            continue
+        kind, xs, ws, kw, dtype = layer
+        build = conv_transpose_layer if kind == "conv_transpose" else conv_layer
+        try:
+            spec = build("calibrate", xs, ws, dtype, **kw).spec
+        except ValueError:
+            continue
+        if MACS[0] <= spec.macs <= MACS[1]:
+            seen.add((xs, ws))
+            out.append(layer)
+    return out
+
+
+def training_set() -> list:
+    """What the calibration fits on: `CALIBRATION_SET` and `RANDOM_LAYERS` random layers."""
+    return CALIBRATION_SET + random_layers(RANDOM_LAYERS, RANDOM_SEED, CALIBRATION_SET)
+
+
 QUICK_SET = [
     ("conv", (2, 16, 16, 16), (16, 16, 3, 3), dict(padding=1), "float32"),
     ("conv", (2, 16, 16, 16), (16, 1, 3, 3), dict(padding=1, groups=16), "float32"),
@@ -283,12 +350,11 @@ QUICK_SET = [
 
 
 def calibration_specs(cases=None):
-    """(label, spec) for every pass of every convolution in ``cases``
-    (`CALIBRATION_SET`)."""
+    """(label, spec) for every pass of every convolution in ``cases`` (`training_set`)."""
     from ._spec import conv_layer, conv_transpose_layer, signal_plan
 
     out = []
-    for i, (kind, xs, ws, kw, dtype) in enumerate(cases or CALIBRATION_SET):
+    for i, (kind, xs, ws, kw, dtype) in enumerate(cases or training_set()):
         if kind == "signal":
             spec = signal_plan("cal", xs, ws, "full", -1, dtype).spec
         elif kind == "conv_transpose":
@@ -438,7 +504,7 @@ def main(argv=None) -> int:
     if not args.scales_only:
         print("measuring the machine constants ...", file=sys.stderr, flush=True)
         constants = measure_constants(constants)
-    specs = calibration_specs(QUICK_SET if args.quick else CALIBRATION_SET)
+    specs = calibration_specs(QUICK_SET if args.quick else training_set())
     print(f"timing the forms on {len(specs)} passes ...", file=sys.stderr, flush=True)
     scales = fit_scales(constants, {k: dict(v) for k, v in current.scales.items()}, specs)
     scales = {k: {f: float(f"{v:.3g}") for f, v in s.items()} for k, s in sorted(scales.items())}
