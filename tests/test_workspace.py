@@ -61,7 +61,26 @@ def test_estimates_bound_the_allocation(case):
     assert len({role for role, _ in checked}) == 3, checked  # every pass had candidates
 
 
-def test_winograd_runs_large_chunks_one_at_a_time(monkeypatch):
+@pytest.fixture
+def large_tiles(monkeypatch):
+    """F(4, 3) tiles in 3-D (the default stops at F(2, 3)): the chunk budgets of these
+    tests were set for them. Plans are made afresh before and after."""
+    from jconv import _select
+    from jconv._algorithms import winograd
+
+    def replan():
+        winograd._plan.cache_clear()
+        winograd._chunking.cache_clear()
+        _select.clear_plans()
+
+    monkeypatch.setattr(winograd, "MAX_ALPHA_3D", 6)
+    replan()
+    yield
+    monkeypatch.undo()
+    replan()
+
+
+def test_winograd_runs_large_chunks_one_at_a_time(monkeypatch, large_tiles):
     """Winograd's chunks run one at a time: a layer's forward and backward passes share
     one scratch block, which is mapped (and page-faulted) afresh on every call once it is
     larger than the allocator keeps for reuse."""
@@ -141,7 +160,7 @@ def _one_chunk(name, spec):
 
 
 @pytest.mark.parametrize("case", sorted(LOOPED))
-def test_chunk_loops_hold_one_chunk_of_scratch(case):
+def test_chunk_loops_hold_one_chunk_of_scratch(case, large_tiles):
     """A pass that loops over chunks needs the scratch of one chunk, no copy of a whole
     operand or result: not of an operand that reaches the loop through a reshape inserting
     size-1 axes (as a layer's ``(N, G Ci, ...)`` input becomes ``(N, G, Ci, ...)``), not of
