@@ -1,4 +1,4 @@
-"""Write docs/api.md from the docstrings of jconv's public functions.
+"""Write docs/api.md from the docstrings of jconv's public functions (and jconv.lax's).
 
 Run: python docs/gen_api.py   (tests check that docs/api.md is up to date)
 """
@@ -23,10 +23,19 @@ def render() -> str:
         "",
     ]
     for name in sorted(jconv.__all__):
-        obj = getattr(jconv, name)
-        lines += [f"## `jconv.{name}`", "", "```python", f"jconv.{name}{inspect.signature(obj)}", "```", ""]
-        lines += [inspect.cleandoc(obj.__doc__ or ""), ""]
+        lines += _entry("##", f"jconv.{name}", getattr(jconv, name))
+    lines += ["## `jconv.lax`", "", inspect.cleandoc(jconv.lax.__doc__ or ""), ""]
+    for name in sorted(jconv.lax.__all__):
+        lines += _entry("###", f"jconv.lax.{name}", getattr(jconv.lax, name))
     return "\n".join(lines)
+
+
+def _entry(level: str, qualname: str, obj) -> list[str]:
+    """A heading, the signature and the docstring of one public function."""
+    return [
+        f"{level} `{qualname}`", "", "```python", f"{qualname}{inspect.signature(obj)}", "```", "",
+        inspect.cleandoc(obj.__doc__ or ""), "",
+    ]
 
 
 def main() -> int:

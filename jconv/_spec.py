@@ -16,7 +16,10 @@ samples and then padded by ``padding`` (a negative amount crops), ``s`` is the s
 ``d`` the kernel (rhs) dilation, and ``t' = K - 1 - t`` when ``flip`` else ``t``.
 Per spatial dimension, with ``E = ld (S - 1) + 1 + lo + hi`` the padded length,
 
-    O = floor((E - d (K - 1) - 1) / s) + 1.
+    O = max(floor((E - d (K - 1) - 1) / s) + 1, 0).
+
+A dilated size of zero samples is zero (``ld (S - 1) + 1`` holds for ``S >= 1``), as in
+``jax.lax``; only its drop-in functions pass such empty shapes.
 """
 
 from __future__ import annotations
@@ -58,6 +61,11 @@ class ConvSpec:
     dtype: str = "float32"
 
     # -- shapes -------------------------------------------------------------------------
+    @staticmethod
+    def dilated(n: int, d: int) -> int:
+        """Length of ``n`` samples with ``d - 1`` zeros between neighbours."""
+        return d * (n - 1) + 1 if n else 0
+
     @property
     def ndim(self) -> int:
         """Number of spatial dimensions."""
@@ -67,20 +75,20 @@ class ConvSpec:
     def padded_size(self) -> tuple[int, ...]:
         """Length of the dilated, padded input per spatial dim (``E``)."""
         return tuple(
-            ld * (n - 1) + 1 + lo + hi
+            self.dilated(n, ld) + lo + hi
             for n, ld, (lo, hi) in zip(self.in_size, self.lhs_dilation, self.padding)
         )
 
     @property
     def dilated_kernel_size(self) -> tuple[int, ...]:
         """Extent of the dilated kernel per spatial dim: ``d (K - 1) + 1``."""
-        return tuple(d * (k - 1) + 1 for k, d in zip(self.kernel_size, self.rhs_dilation))
+        return tuple(self.dilated(k, d) for k, d in zip(self.kernel_size, self.rhs_dilation))
 
     @property
     def out_size(self) -> tuple[int, ...]:
-        """Output spatial size: ``floor((E - d (K - 1) - 1) / s) + 1`` per dim."""
+        """Output spatial size: ``max(floor((E - d (K - 1) - 1) / s) + 1, 0)`` per dim."""
         return tuple(
-            (e - dk) // s + 1
+            max((e - dk) // s + 1, 0)
             for e, dk, s in zip(self.padded_size, self.dilated_kernel_size, self.stride)
         )
 
@@ -457,6 +465,16 @@ def conv_layer(
     return ConvLayer(spec, bool(channels_last), padding_mode, mode_padding)
 
 
+def transpose_padding(kernel_size, dilation, padding, output_padding) -> Pairs:
+    """The core padding of a transposed convolution, per dim
+    ``(d (k - 1) - lo, d (k - 1) - hi + output_padding)``: that of the input gradient
+    of a `conv` padded by ``(lo, hi)``."""
+    return tuple(
+        (d * (k - 1) - lo, d * (k - 1) - hi + op)
+        for k, d, (lo, hi), op in zip(kernel_size, dilation, padding, output_padding)
+    )
+
+
 def conv_transpose_layer(
     fn: str,
     x_shape,
@@ -522,10 +540,7 @@ def conv_transpose_layer(
                 f"{fn}: padding {(lo, hi)} leaves a non-positive output size {out} in "
                 f"spatial dim {i}"
             )
-    core_pads = tuple(
-        (d * (k - 1) - lo, d * (k - 1) - hi + op)
-        for k, d, (lo, hi), op in zip(ksize, dilation, pads, output_padding)
-    )
+    core_pads = transpose_padding(ksize, dilation, pads, output_padding)
     spec = ConvSpec(
         batch=n,
         groups=groups,
