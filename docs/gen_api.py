@@ -1,4 +1,4 @@
-"""Write docs/api.md from the docstrings of jconv's public functions.
+"""Write docs/api.md from the docstrings of jconv's public functions (and jconv.lax's).
 
 Run: python docs/gen_api.py   (tests check that docs/api.md is up to date)
 """
@@ -23,14 +23,24 @@ def render() -> str:
         "",
     ]
     for name in sorted(jconv.__all__):
-        obj = getattr(jconv, name)
-        if isinstance(obj, type) and issubclass(obj, Exception):
-            head = f"class jconv.{name}({obj.__bases__[0].__name__})"
-        else:
-            head = f"jconv.{name}{inspect.signature(obj)}"
-        lines += [f"## `jconv.{name}`", "", "```python", head, "```", ""]
-        lines += [inspect.cleandoc(obj.__doc__ or ""), ""]
+        lines += _entry("##", f"jconv.{name}", getattr(jconv, name))
+    lines += ["## `jconv.lax`", "", inspect.cleandoc(jconv.lax.__doc__ or ""), ""]
+    for name in sorted(jconv.lax.__all__):
+        lines += _entry("###", f"jconv.lax.{name}", getattr(jconv.lax, name))
     return "\n".join(lines)
+
+
+def _entry(level: str, qualname: str, obj) -> list[str]:
+    """A heading, the signature (the base of an exception class) and the docstring of one
+    public name."""
+    if isinstance(obj, type) and issubclass(obj, Exception):
+        head = f"class {qualname}({obj.__bases__[0].__name__})"
+    else:
+        head = f"{qualname}{inspect.signature(obj)}"
+    return [
+        f"{level} `{qualname}`", "", "```python", head, "```", "",
+        inspect.cleandoc(obj.__doc__ or ""), "",
+    ]
 
 
 def main() -> int:

@@ -1,8 +1,10 @@
 """jconv: N-d convolution for JAX, with its own VJPs, several algorithms, and proofs.
 
-The functional API; `jconv.symbolic` (SymPy) is imported on demand.
+The functional API; `jconv.lax` holds drop-in replacements for `jax.lax`'s convolutions,
+and `jconv.symbolic` (SymPy) is imported on demand.
 """
 
+from . import lax as lax
 from ._conv import conv as conv
 from ._conv import conv_input_grad as conv_input_grad
 from ._conv import conv_kernel_grad as conv_kernel_grad

@@ -16,16 +16,11 @@ samples and then padded by ``padding`` (a negative amount crops), ``s`` is the s
 ``d`` the kernel (rhs) dilation, and ``t' = K - 1 - t`` when ``flip`` else ``t``.
 Per spatial dimension, with ``E = ld (S - 1) + 1 + lo + hi`` the padded length,
 
-    O = floor((E - d (K - 1) - 1) / s) + 1.
+    O = max(floor((E - d (K - 1) - 1) / s) + 1, 0),
 
-These formulas hold for an empty input (``S = 0``) too, so the derived specs of the
-two VJPs hold for it unchanged. With ``ld = 1`` that is `jax.lax`'s rule, ``E = lo + hi``;
-with ``ld > 1`` (transposed convolutions) the dilated empty input counts ``1 - ld``
-samples, which keeps the output size of `conv_transpose` linear in ``S``.
-
-A spec may have zero-size axes (batch, channels, an input spatial dim); its result is
-then zeros (no algorithm runs), but it always has at least one output position per
-spatial dim: the padded input holds at least one dilated kernel.
+where ``S`` samples dilate to ``ld (S - 1) + 1`` and no samples to none, as in
+`jax.lax`. A spec may have zero-size axes (batch, channels, an input spatial dim); its
+result is then zeros, and no algorithm runs.
 """
 
 from __future__ import annotations
@@ -68,6 +63,11 @@ class ConvSpec:
     dtype: str = "float32"
 
     # -- shapes -------------------------------------------------------------------------
+    @staticmethod
+    def dilated(n: int, d: int) -> int:
+        """Length of ``n`` samples with ``d - 1`` zeros between neighbours."""
+        return d * (n - 1) + 1 if n else 0
+
     @property
     def ndim(self) -> int:
         """Number of spatial dimensions."""
@@ -77,20 +77,20 @@ class ConvSpec:
     def padded_size(self) -> tuple[int, ...]:
         """Length of the dilated, padded input per spatial dim (``E``)."""
         return tuple(
-            ld * (n - 1) + 1 + lo + hi
+            self.dilated(n, ld) + lo + hi
             for n, ld, (lo, hi) in zip(self.in_size, self.lhs_dilation, self.padding)
         )
 
     @property
     def dilated_kernel_size(self) -> tuple[int, ...]:
         """Extent of the dilated kernel per spatial dim: ``d (K - 1) + 1``."""
-        return tuple(d * (k - 1) + 1 for k, d in zip(self.kernel_size, self.rhs_dilation))
+        return tuple(self.dilated(k, d) for k, d in zip(self.kernel_size, self.rhs_dilation))
 
     @property
     def out_size(self) -> tuple[int, ...]:
-        """Output spatial size: ``floor((E - d (K - 1) - 1) / s) + 1`` per dim."""
+        """Output spatial size: ``max(floor((E - d (K - 1) - 1) / s) + 1, 0)`` per dim."""
         return tuple(
-            (e - dk) // s + 1
+            max((e - dk) // s + 1, 0)
             for e, dk, s in zip(self.padded_size, self.dilated_kernel_size, self.stride)
         )
 
@@ -551,6 +551,16 @@ def conv_layer(
     return ConvLayer(spec, bool(channels_last), padding_mode, mode_padding)
 
 
+def transpose_padding(kernel_size, dilation, padding, output_padding) -> Pairs:
+    """The core padding of a transposed convolution, per dim
+    ``(d (k - 1) - lo, d (k - 1) - hi + output_padding)``: that of the input gradient
+    of a `conv` padded by ``(lo, hi)``."""
+    return tuple(
+        (d * (k - 1) - lo, d * (k - 1) - hi + op)
+        for k, d, (lo, hi), op in zip(kernel_size, dilation, padding, output_padding)
+    )
+
+
 def conv_transpose_layer(
     fn: str,
     x_shape,
@@ -624,10 +634,11 @@ def conv_transpose_layer(
                 f"{fn}: padding {(lo, hi)} leaves a non-positive output size {out} in "
                 f"spatial dim {i}"
             )
-    core_pads = tuple(
-        (d * (k - 1) - lo, d * (k - 1) - hi + op)
-        for k, d, (lo, hi), op in zip(ksize, dilation, pads, output_padding)
-    )
+    core_pads = transpose_padding(ksize, dilation, pads, output_padding)
+    # an empty input dilates to no samples (as in jax.lax), where the size formula above
+    # counts 1 - stride: the high padding makes up the difference (the output is zeros)
+    core_pads = tuple((lo, hi - (s - 1) if m == 0 else hi)
+                      for (lo, hi), s, m in zip(core_pads, stride, size))
     spec = ConvSpec(
         batch=n,
         groups=groups,

@@ -16,14 +16,21 @@ from jconv import _conv, _select
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
+def _public_functions():
+    """(qualified name, function) of every public function, jconv.lax's included."""
+    return [(f"jconv.{name}", getattr(jconv, name)) for name in jconv.__all__] + [
+        (f"jconv.lax.{name}", getattr(jconv.lax, name)) for name in jconv.lax.__all__
+    ]
+
+
 def test_every_public_name_has_a_docstring_with_an_example():
-    for name in jconv.__all__:
-        doc = getattr(jconv, name).__doc__
+    for name, obj in _public_functions():
+        doc = obj.__doc__
         assert doc and "Example" in doc and ">>>" in doc, name
 
 
 def test_docstring_examples_run():
-    for module in (_conv, _select):
+    for module in (_conv, _select, jconv.lax):
         result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
         assert result.failed == 0, module.__name__
         assert result.attempted > 0
@@ -38,8 +45,8 @@ def test_api_reference_is_generated_from_the_docstrings():
 
 def test_every_public_name_is_in_the_docs():
     docs = "\n".join(p.read_text() for p in (ROOT / "docs").glob("*.md"))
-    for name in jconv.__all__:
-        assert re.search(rf"`jconv\.{name}`", docs), name
+    for name, _ in [*_public_functions(), ("jconv.lax", None)]:
+        assert re.search(rf"`{re.escape(name)}`", docs), name
 
 
 def test_init_only_reexports():
