@@ -192,28 +192,6 @@ def _dtypes(fn: str, lhs, rhs, preferred_element_type):
     return preferred.name, preferred.name
 
 
-def precision_arg(fn: str, precision):
-    """``precision`` as lax reads it, in a hashable form: None, a Precision or a pair."""
-    def one(p):
-        if isinstance(p, jax.lax.Precision):
-            return p
-        if isinstance(p, str):
-            try:
-                return jax.lax.Precision(p)
-            except ValueError:
-                pass
-        raise ValueError(
-            f"{fn}: precision must be None, a jax.lax.Precision, one of its names (e.g. "
-            f"'highest') or a pair of these, got {precision!r}"
-        )
-
-    if precision is None:
-        return None
-    if isinstance(precision, (tuple, list)) and len(precision) == 2:
-        return one(precision[0]), one(precision[1])
-    return one(precision)
-
-
 def lax_conv(
     fn: str,
     lhs,

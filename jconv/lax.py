@@ -42,6 +42,7 @@ from jax.sharding import NamedSharding, PartitionSpec
 from jax.typing import DTypeLike
 
 from . import _lax
+from ._spec import check_precision
 
 __all__ = ["conv", "conv_general_dilated", "conv_transpose", "conv_with_general_padding"]
 
@@ -54,7 +55,7 @@ def _call(fn, lhs, rhs, window_strides, padding, lhs_dilation=None, rhs_dilation
         fn, lhs, rhs, window_strides, padding, lhs_dilation, rhs_dilation, dimension_numbers,
         feature_group_count, batch_group_count, preferred_element_type, **kwargs,
     )
-    return _lax.run(lhs, rhs, conv=conv, precision=_lax.precision_arg(fn, precision), fn=fn)
+    return _lax.run(lhs, rhs, conv=conv, precision=check_precision(fn, precision), fn=fn)
 
 
 def conv_general_dilated(
