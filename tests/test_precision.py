@@ -193,7 +193,7 @@ def test_exact_forms_match_lax_products_on_every_pass(dtype):
 
 # (x shape, w shape, keywords): auto picks fft, winograd and the direct methods among them
 BOUND_LAYERS = [
-    ((2, 16, 24, 24), (16, 16, 3, 3), dict(padding=1)),
+    ((4, 64, 28, 28), (64, 64, 3, 3), dict(padding=1)),
     ((2, 4, 24, 24), (4, 4, 15, 15), dict(padding=7)),
     ((2, 16, 24, 24), (16, 1, 3, 3), dict(padding=1, groups=16)),
     ((4, 16, 1024), (16, 16, 3), dict(padding=1)),
