@@ -408,8 +408,8 @@ def conv_kernel_grad(
 
 
 @compiled
-@partial(jax.jit, static_argnames=("plan", "method", "fn"))
-def _signal(a, b, *, plan, method, fn):
+@partial(jax.jit, static_argnames=("plan", "method", "precision", "fn"))
+def _signal(a, b, *, plan, method, precision, fn):
     spec = plan.spec
     dtype = jnp.dtype(spec.dtype)
     x, kernel = (b, a) if plan.swap else (a, b)  # the plan describes these two only
@@ -422,7 +422,7 @@ def _signal(a, b, *, plan, method, fn):
         w = _fold(w, plan.fold)
         pads = [(0, 0)] * 3 + [(k - 1, 0) for k in plan.fold]
         x = jnp.pad(x, pads, mode="wrap")
-    y = conv_core(x, w, spec, method, fn=fn)
+    y = conv_core(x, w, spec, method, precision, fn=fn)
     batch_shape = [plan.out_shape[ax] for ax in order[: len(order) - len(plan.axes)]]
     y = y.reshape(*batch_shape, *spec.out_size)
     inverse = [order.index(ax) for ax in range(len(order))]
@@ -453,7 +453,8 @@ def _signal_call(fn, a, b, mode, axes, method, conjugate_flip):
     if not plan.axes:  # rank-0 operands (axes=None): a product, as in SciPy
         return (a * b).astype(dtype)
     check_forced(fn, plan.spec, method, "forward")
-    y = _signal(a, b, plan=plan, method=method, fn=fn)
+    # no precision argument (SciPy's signature), but jax.default_matmul_precision applies
+    y = _signal(a, b, plan=plan, method=method, precision=check_precision(fn, None), fn=fn)
     if conjugate_flip and mode == "circular":
         # convolving with the flipped b lags by len(b) - 1; circular correlation has lag 0
         shifts = tuple(1 - b.shape[ax] for ax in plan.axes)

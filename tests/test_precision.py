@@ -111,6 +111,17 @@ def test_default_matmul_precision_highest_is_the_policy():
     assert all(p.highest for p in plan.passes)
 
 
+def test_convolve_follows_default_matmul_precision():
+    """convolve has SciPy's signature (no precision), but the policy reads JAX's default."""
+    rng = np.random.default_rng(9)
+    a = _poison(rng.standard_normal(2048).astype(np.float32), 1000, np.nan)
+    b = rng.standard_normal(257).astype(np.float32)
+    want = np.isnan(np.convolve(a.astype(np.float64), b.astype(np.float64)))
+    assert np.isnan(np.asarray(jconv.convolve(a, b))).sum() > want.sum()  # fft: spread
+    with jax.default_matmul_precision("highest"):
+        np.testing.assert_array_equal(np.isnan(np.asarray(jconv.convolve(a, b))), want)
+
+
 def test_highest_is_exact_on_integer_valued_data_and_keeps_quiet_regions():
     """Integer-valued float32 data is exact (as in lax); an input at 1e6 in one region
     and 1e-3 elsewhere keeps the quiet outputs within 2x lax's error."""
