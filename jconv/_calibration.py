@@ -93,8 +93,11 @@ def device_kind(platform: str) -> str | None:
 
 
 def _read(path: Path) -> dict:
-    with open(path) as f:
-        data = json.load(f)
+    try:
+        with open(path) as f:
+            data = json.load(f)
+    except json.JSONDecodeError as e:
+        raise ValueError(f"jconv: calibration file {path} is not valid JSON ({e})") from None
     if not isinstance(data, dict):
         raise ValueError(f"jconv: calibration file {path} does not hold a JSON object")
     return data

@@ -32,6 +32,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._primitive import conv_core
+from ._select import compiled
 from ._spec import ConvSpec, check_array, conv_padding, per_dim, transpose_padding
 
 _PADDINGS = ("SAME", "SAME_LOWER", "VALID")
@@ -376,6 +377,7 @@ def _canonical_rhs(rhs, conv: LaxConv):
     return w.reshape(conv.spec.w_shape)
 
 
+@compiled
 @partial(jax.jit, static_argnames=("conv", "precision", "fn"))
 def run(lhs, rhs, *, conv: LaxConv, precision, fn):
     """The convolution ``conv`` through jconv's primitive, in the caller's layout."""
