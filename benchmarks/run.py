@@ -41,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 from cases import BY_NAME, CASES, Case  # noqa: E402
 
 import jconv  # noqa: E402
-from jconv._calibration import lookup  # noqa: E402
+from jconv._calibration import lookup, reference  # noqa: E402
 from jconv._select import explain_spec  # noqa: E402
 from jconv._spec import signal_plan  # noqa: E402
 
@@ -70,7 +70,7 @@ def machine_limit(case: Case, pass_name: str, elements: int) -> float:
     dx and dw: twice the elements. Algorithms that do fewer products than the direct sum
     (FFT, Winograd) can beat this limit.
     """
-    c = lookup("cpu").constants
+    c = (lookup("cpu") or reference()).constants
     rate = c["matmul_flops"] / (c["matmul_f64_factor"] if case.dtype == "float64" else 1.0)
     both = pass_name == "forward+backward"
     flops = case.flops * (3 if both else 1)

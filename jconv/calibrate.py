@@ -152,11 +152,10 @@ def time_run(run, s: ConvSpec) -> float:
     return best_time(jax.jit(run), x, w, reps=7)
 
 
-def time_algorithm(name: str, s: ConvSpec) -> float:
-    """Best time of XLA's convolution (``name="xla"``) on ``s`` (no plan involved)."""
+def time_xla(s: ConvSpec) -> float:
+    """Best time of XLA's convolution on ``s`` (no plan involved)."""
     from ._algorithms import xla
 
-    assert name == "xla"
     return time_run(lambda a, b: xla.run(a, b, s), s)
 
 
@@ -184,7 +183,7 @@ def xla_constants(c: dict) -> dict:
     depthwise = spec(batch=4, in_size=(28, 28))
     rows, rhs = [], []
     for s in (dense, depthwise):
-        t = time_algorithm("xla", s) - operand_bytes(s) / c["stream_bytes"]
+        t = time_xla(s) - operand_bytes(s) / c["stream_bytes"]
         cc = s.in_channels * s.out_channels
         rows.append([2 * s.macs, 2 * s.macs / cc])  # t = 2 macs (u + v / cc)
         rhs.append(max(t, 1e-6))
@@ -199,7 +198,7 @@ def xla_constants(c: dict) -> dict:
     for key, dtype in (("xla_f64_factor", "float64"), ("xla_int_factor", "int32")):
         s = spec(batch=2, groups=1, in_channels=32, out_channels=32, in_size=(28, 28),
                  dtype=dtype)
-        t = time_algorithm("xla", s) - operand_bytes(s) / c["stream_bytes"]
+        t = time_xla(s) - operand_bytes(s) / c["stream_bytes"]
         out[key] = float(max(t / predicted(s), 1.0))
     # the routes that use every core (`xla.route`): a large kernel, and input dilation
     # (its own channel saturation, on the useful products: the inserted zeros are skipped)
@@ -207,14 +206,14 @@ def xla_constants(c: dict) -> dict:
 
     large = spec(batch=4, groups=1, in_channels=128, out_channels=256, in_size=(14, 14))
     assert route(large) == "parallel"
-    t = time_algorithm("xla", large) - operand_bytes(large) / c["stream_bytes"]
+    t = time_xla(large) - operand_bytes(large) / c["stream_bytes"]
     out["xla_parallel_speedup"] = float(max(predicted(large) / max(t, 1e-6), 1.0))
     rows, rhs = [], []
     for ci, co, size in ((64, 64, 28), (256, 128, 14)):
         s = spec(batch=8, groups=1, in_channels=ci, out_channels=co, in_size=(size, size),
                  kernel_size=(4, 4), padding=((2, 2), (2, 2)), lhs_dilation=(2, 2))
         assert route(s) == "dilated"
-        t = time_algorithm("xla", s) - operand_bytes(s) / c["stream_bytes"]
+        t = time_xla(s) - operand_bytes(s) / c["stream_bytes"]
         useful = s.macs / 4
         rows.append([2 * useful, 2 * useful / (ci * co)])
         rhs.append(max(t, 1e-6))
@@ -232,7 +231,7 @@ def xla_constants(c: dict) -> dict:
     assert route(dense) == route(depthwise) == "f64_1d"
 
     def rate(s):
-        return 2 * s.macs / max(time_algorithm("xla", s) - operand_bytes(s) / c["stream_bytes"],
+        return 2 * s.macs / max(time_xla(s) - operand_bytes(s) / c["stream_bytes"],
                                 1e-6)
 
     out["xla_f64_1d_flops"] = rate(dense)
