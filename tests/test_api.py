@@ -75,3 +75,16 @@ def test_demo_runs():
     assert out.returncode == 0, out.stderr
     assert "conv_kernel_grad agrees with jax.grad: True" in out.stdout
     assert "chosen" in out.stdout
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("fir_filter.py", "relative difference to SciPy in float64"),
+    ("average_pooling.py", "algorithms (forward / input gradient / kernel gradient)"),
+])
+def test_examples_run_and_check_themselves(name, expected):
+    """Each example asserts its own results (against SciPy, a reshape-mean pool, the
+    counted gradient); a failed check fails the run."""
+    out = subprocess.run([sys.executable, str(ROOT / "examples" / name)], capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert expected in out.stdout
