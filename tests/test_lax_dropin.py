@@ -288,20 +288,16 @@ def _transpose_2d_cases(flipped_io, seed, k):
     )
 
 
-@pytest.mark.parametrize("shapes,dtype,strides,padding,rhs_dil", _transpose_2d_cases(True, 6, 10))
-def test_conv_transpose_2d_transposed_kernel(shapes, dtype, strides, padding, rhs_dil):
+@pytest.mark.parametrize(
+    "transpose_kernel,shapes,dtype,strides,padding,rhs_dil",
+    [(True, *case) for case in _transpose_2d_cases(True, 6, 10)]
+    + [(False, *case) for case in _transpose_2d_cases(False, 7, 10)],
+)
+def test_conv_transpose_2d(transpose_kernel, shapes, dtype, strides, padding, rhs_dil):
     lhs, rhs = rand(shapes[0], dtype), rand(shapes[1], dtype)
     check_against_lax("conv_transpose", (lhs, rhs, strides, padding), dict(
         rhs_dilation=rhs_dil, dimension_numbers=("NHWC", "HWIO", "NHWC"),
-        transpose_kernel=True, use_consistent_padding=True))
-
-
-@pytest.mark.parametrize("shapes,dtype,strides,padding,rhs_dil", _transpose_2d_cases(False, 7, 10))
-def test_conv_transpose_2d(shapes, dtype, strides, padding, rhs_dil):
-    lhs, rhs = rand(shapes[0], dtype), rand(shapes[1], dtype)
-    check_against_lax("conv_transpose", (lhs, rhs, strides, padding), dict(
-        rhs_dilation=rhs_dil, dimension_numbers=("NHWC", "HWIO", "NHWC"),
-        transpose_kernel=False, use_consistent_padding=True))
+        transpose_kernel=transpose_kernel, use_consistent_padding=True))
 
 
 @pytest.mark.parametrize(
