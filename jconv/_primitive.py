@@ -17,10 +17,13 @@ from functools import partial
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax._src import dispatch
 from jax.core import ShapedArray
 from jax.extend.core import Primitive
 from jax.interpreters import ad, batching, mlir
 
+from ._partition import is_partitioned
+from ._partition import lowering as partitioned_lowering
 from ._select import PLATFORMS, choose, compiled
 from ._spec import ConvSpec
 
@@ -162,10 +165,21 @@ conv_p.def_impl(_apply)
 conv_p.def_abstract_eval(_abstract_eval)
 ad.defbilinear(conv_p, _transpose_lhs, _transpose_rhs)
 batching.primitive_batchers[conv_p] = _batch
+def _lowering(platform: str):
+    """The lowering for ``platform``: partitioned under a sharded `jit`, else computed."""
+    compute = mlir.lower_fun(partial(_compute, platform=platform), multiple_results=False)
+
+    def lower(ctx, x, w, **params):
+        if is_partitioned(ctx):
+            return partitioned_lowering(ctx, x, w, core=conv_p.bind, **params)
+        return compute(ctx, x, w, **params)
+
+    return lower
+
+
+# A sharded lowering must know its devices to build the partitioned call.
+dispatch.prim_requires_devices_during_lowering.add(conv_p)
 # any other platform: no calibration can exist for it, so XLA's convolution
-mlir.register_lowering(
-    conv_p, mlir.lower_fun(partial(_compute, platform="other"), multiple_results=False))
+mlir.register_lowering(conv_p, _lowering("other"))
 for _platform in PLATFORMS:
-    mlir.register_lowering(
-        conv_p, mlir.lower_fun(partial(_compute, platform=_platform), multiple_results=False),
-        platform=_platform)
+    mlir.register_lowering(conv_p, _lowering(_platform), platform=_platform)

@@ -1,0 +1,295 @@
+"""How the convolution primitive is partitioned under a sharded `jit`.
+
+Under `jit` with operands sharded over a mesh, XLA's partitioner asks this module how to
+split one convolution pass (forward, input gradient or kernel gradient, each a
+`ConvSpec`) over the devices. The answer keeps every shard local where the mathematics
+allows, and each shard then plans its own pass for its local shape (the algorithm is
+chosen for the shard, not for the global array). Per axis of the canonical layout
+``x (N, G, Ci, *S)``, ``w (G, Co, Ci, *K)``, ``y (N, G, Co, *O)``:
+
+* batch ``N``, groups ``G``, output channels ``Co``: independent problems; the result
+  keeps the sharding and no collective is needed;
+* input channels ``Ci``: each shard sums over its own channels, then one ``psum``
+  (this is also the kernel gradient of a batch-sharded layer, whose contraction runs
+  over the batch);
+* a spatial axis of ``x`` (and ``y``): each shard computes a contiguous block of
+  outputs, after receiving from its two neighbours exactly the part of their input that
+  its windows reach (a halo exchange with ``ppermute``), for any stride, dilation,
+  input dilation and padding;
+* a spatial axis of ``x`` and ``w`` (the kernel gradient of a spatially split layer,
+  where the "kernel" is the output gradient): each shard correlates its block of taps
+  with the input window they reach (a halo again), then one ``psum``.
+
+A sharding this module cannot honour (a dimension that does not split evenly, a spatial
+axis split over several mesh axes, a halo longer than a neighbour's block, an input
+dilation whose phase differs between shards) is replicated on that axis: correct, with
+XLA's gather. Sharding never changes results beyond the summation order of ``psum``.
+
+Output block of shard ``k`` on a spatial axis with stride ``s``, kernel dilation ``d``,
+input dilation ``l`` and low padding ``lo``: it needs the dilated, padded input
+positions ``[k q, k q + W)`` with ``q = O_local s`` and ``W = (O_local - 1) s + d (K - 1)
++ 1``, i.e. the input samples ``i`` with ``l i + lo`` in that range. With ``q`` a multiple
+of ``l`` these are ``W_x`` consecutive samples starting at ``k q / l + b``, ``b =
+ceil(-lo / l)``, and the local padding is the same on every shard.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from functools import lru_cache
+
+import jax
+import jax.numpy as jnp
+from jax.experimental.custom_partitioning import custom_partitioning
+from jax.interpreters import mlir
+from jax.sharding import NamedSharding, PartitionSpec
+
+from ._spec import ConvSpec
+
+
+def is_partitioned(ctx) -> bool:
+    """True when a lowering runs under a sharded `jit` over several devices."""
+    axis_context = ctx.module_context.axis_context
+    return (getattr(axis_context, "num_devices", 1) > 1
+            and getattr(axis_context, "device_assignment", None) is not None)
+
+
+def lowering(ctx, x, w, *, core, **params):
+    """Lower one pass as a custom-partitioned call whose shards run ``core``."""
+    fn = _partitioned(core, tuple(sorted(params.items(), key=lambda kv: kv[0])))
+    return mlir.lower_fun(fn, multiple_results=False)(ctx, x, w)
+
+
+@lru_cache(maxsize=512)
+def _partitioned(core, params: tuple):
+    """The custom-partitioned function for one pass (cached per primitive parameters)."""
+    params = dict(params)
+    spec: ConvSpec = params["spec"]
+
+    @custom_partitioning
+    def conv(x, w):
+        return core(x, w, **params)
+
+    def partition(mesh, arg_shapes, result_shape):
+        plan = Split.of(spec, mesh, *(a.sharding for a in arg_shapes))
+        x_sharding, w_sharding, y_sharding = plan.shardings(mesh)
+        return mesh, partial_local(plan, core, params), y_sharding, (x_sharding, w_sharding)
+
+    rule, reductions = sharding_rule(spec)
+    conv.def_partition(partition=partition, sharding_rule=rule, reduction_factors=reductions)
+    return conv
+
+
+def sharding_rule(spec: ConvSpec) -> str:
+    """Shardy's factors: batch, groups and output channels pass through, input channels
+    reduce; a spatial axis shares its factor with the output where both have one size
+    (a "same" layer) and with the kernel where those have one size (a kernel gradient)."""
+    xs, ws, ys = ["n", "g", "ci"], ["g", "co", "ci"], ["n", "g", "co"]
+    reductions = ["ci"]
+    for j, (s, k, o) in enumerate(zip(spec.in_size, spec.kernel_size, spec.out_size)):
+        xs.append(f"s{j}")
+        if s == o:
+            ws.append(f"k{j}")
+            ys.append(f"s{j}")
+        elif s == k:
+            ws.append(f"s{j}")
+            ys.append(f"o{j}")
+            reductions.append(f"s{j}")
+        else:
+            ws.append(f"k{j}")
+            ys.append(f"o{j}")
+    return f"{' '.join(xs)}, {' '.join(ws)} -> {' '.join(ys)}", tuple(reductions)
+
+
+# ---------------------------------------------------------------------------------------
+# The split: which mesh axes each dimension keeps, and the halo of each spatial split.
+# ---------------------------------------------------------------------------------------
+
+Axes = tuple[str, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class Halo:
+    """The window of input one shard needs along a split spatial axis (see the module
+    docstring): ``left``/``right`` samples from the neighbours, the window's offset in
+    ``[left halo, own block, right halo]`` as ``offset + k * drift`` on shard ``k``,
+    its length and local padding."""
+
+    axis: str
+    shards: int
+    left: int
+    right: int
+    offset: int
+    drift: int
+    length: int
+    padding: tuple[int, int]
+
+
+@dataclasses.dataclass(frozen=True)
+class Split:
+    """Mesh axes per canonical dimension of x, w and y, the psum axes, the halos."""
+
+    spec: ConvSpec
+    batch: Axes = ()
+    groups: Axes = ()
+    out_channels: Axes = ()
+    in_channels: Axes = ()
+    x_spatial: tuple[Axes, ...] = ()
+    w_spatial: tuple[Axes, ...] = ()
+    y_spatial: tuple[Axes, ...] = ()
+    halos: tuple[Halo | None, ...] = ()
+
+    @classmethod
+    def of(cls, spec: ConvSpec, mesh, x_sharding, w_sharding) -> Split:
+        """The split that keeps as much of the operands' shardings as can stay local."""
+        sizes = dict(mesh.shape)
+        xa, wa = _axes(x_sharding, 3 + spec.ndim), _axes(w_sharding, 3 + spec.ndim)
+        used: set[str] = set()
+
+        def take(axes: Axes, *extents: int) -> Axes:
+            n = math.prod(sizes[a] for a in axes)
+            if not axes or used & set(axes) or any(e % n for e in extents):
+                return ()
+            used.update(axes)
+            return axes
+
+        batch = take(xa[0], spec.batch)
+        groups = take(xa[1] or wa[0], spec.groups)
+        out_channels = take(wa[1], spec.out_channels)
+        in_channels = take(xa[2] or wa[2], spec.in_channels)
+        x_sp, w_sp, y_sp, halos = [], [], [], []
+        for j in range(spec.ndim):
+            xj, wj = xa[3 + j], wa[3 + j]
+            halo, where = None, ()
+            if len(xj) == 1 and not used & set(xj):
+                n = sizes[xj[0]]
+                if wj == xj:  # taps split too: a kernel gradient, partial sums
+                    halo = _tap_halo(spec, j, xj[0], n)
+                    where = "xw" if halo else ()
+                if halo is None:
+                    halo = _output_halo(spec, j, xj[0], n)
+                    where = "xy" if halo else ()
+            if halo is not None:
+                used.update(xj)
+            x_sp.append(xj if halo else ())
+            w_sp.append(xj if where == "xw" else ())
+            y_sp.append(xj if where == "xy" else ())
+            halos.append(halo)
+        return cls(spec, batch, groups, out_channels, in_channels, tuple(x_sp), tuple(w_sp),
+                   tuple(y_sp), tuple(halos))
+
+    @property
+    def reduce_axes(self) -> Axes:
+        """Mesh axes the local results are summed over: split input channels and taps."""
+        taps = tuple(a for axes in self.w_spatial for a in axes)
+        return self.in_channels + taps
+
+    def shardings(self, mesh):
+        """The NamedShardings of x, w and y this split computes with."""
+
+        def spec_of(*dims):
+            return NamedSharding(mesh, PartitionSpec(*(_entry(d) for d in dims)))
+
+        return (
+            spec_of(self.batch, self.groups, self.in_channels, *self.x_spatial),
+            spec_of(self.groups, self.out_channels, self.in_channels, *self.w_spatial),
+            spec_of(self.batch, self.groups, self.out_channels, *self.y_spatial),
+        )
+
+    def local_spec(self, x_shape, w_shape) -> ConvSpec:
+        """The spec one shard computes, from its operands (after the halo exchange)."""
+        padding = tuple(h.padding if h else p for h, p in zip(self.halos, self.spec.padding))
+        return dataclasses.replace(
+            self.spec, batch=x_shape[0], groups=x_shape[1], in_channels=x_shape[2],
+            out_channels=w_shape[1], in_size=tuple(x_shape[3:]),
+            kernel_size=tuple(w_shape[3:]), padding=padding)
+
+
+def _entry(axes: Axes):
+    return None if not axes else axes[0] if len(axes) == 1 else axes
+
+
+def _axes(sharding, ndim: int) -> tuple[Axes, ...]:
+    """The mesh axes of each dimension of a NamedSharding (empty: replicated)."""
+    spec = tuple(getattr(sharding, "spec", ())) + (None,) * ndim
+    out = []
+    for entry in spec[:ndim]:
+        if entry is None or entry is PartitionSpec.UNCONSTRAINED:
+            out.append(())
+        elif isinstance(entry, str):
+            out.append((entry,))
+        else:
+            out.append(tuple(entry))
+    return out
+
+
+def _window(spec: ConvSpec, j: int, axis: str, n: int, step: int, span: int) -> Halo | None:
+    """The halo for windows ``[k step, k step + span)`` of the dilated padded input."""
+    size, ld, (lo, _) = spec.in_size[j], spec.lhs_dilation[j], spec.padding[j]
+    if size % n or step % ld or span <= 0:
+        return None
+    block, m = size // n, step // ld
+    b = -(lo // ld)  # ceil(-lo / ld): the first sample at or after the window start
+    last = (span - 1 - lo) // ld  # floor: the last sample inside the window (shard 0)
+    length = last - b + 1
+    if length <= 0:
+        return None
+    lefts = [k * block - (k * m + b) for k in (0, n - 1)]
+    rights = [(k * m + b + length) - (k + 1) * block for k in (0, n - 1)]
+    left, right = max(0, *lefts), max(0, *rights)
+    if left > block or right > block:
+        return None
+    pad = (b * ld + lo, span - 1 - (last * ld + lo))
+    return Halo(axis, n, left, right, b + left, m - block, length, pad)
+
+
+def _output_halo(spec: ConvSpec, j: int, axis: str, n: int) -> Halo | None:
+    """Split outputs: shard ``k`` computes outputs ``[k O/n, (k + 1) O/n)``."""
+    out = spec.out_size[j]
+    if out % n:
+        return None
+    o, s = out // n, spec.stride[j]
+    span = (o - 1) * s + spec.dilated_kernel_size[j]
+    return _window(spec, j, axis, n, o * s, span)
+
+
+def _tap_halo(spec: ConvSpec, j: int, axis: str, n: int) -> Halo | None:
+    """Split taps: shard ``k`` holds taps ``[k K/n, (k + 1) K/n)`` (never flipped here)."""
+    taps = spec.kernel_size[j]
+    if taps % n or spec.flip:
+        return None
+    p, d = taps // n, spec.rhs_dilation[j]
+    span = (spec.out_size[j] - 1) * spec.stride[j] + (p - 1) * d + 1
+    return _window(spec, j, axis, n, p * d, span)
+
+
+def exchange(x, dim: int, halo: Halo):
+    """``x``'s window on this shard: neighbours' edges appended, then the window cut."""
+    n, block = halo.shards, x.shape[dim]
+    parts = []
+    if halo.left:
+        edge = jax.lax.slice_in_dim(x, block - halo.left, block, axis=dim)
+        parts.append(jax.lax.ppermute(edge, halo.axis, [(i, i + 1) for i in range(n - 1)]))
+    parts.append(x)
+    if halo.right:
+        edge = jax.lax.slice_in_dim(x, 0, halo.right, axis=dim)
+        parts.append(jax.lax.ppermute(edge, halo.axis, [(i + 1, i) for i in range(n - 1)]))
+    buf = jnp.concatenate(parts, axis=dim) if len(parts) > 1 else x
+    if halo.drift == 0:
+        return jax.lax.slice_in_dim(buf, halo.offset, halo.offset + halo.length, axis=dim)
+    start = halo.offset + jax.lax.axis_index(halo.axis) * halo.drift
+    return jax.lax.dynamic_slice_in_dim(buf, start, halo.length, axis=dim)
+
+
+def partial_local(plan: Split, core, params: dict):
+    """The per-shard function: exchange halos, run the local pass, reduce."""
+
+    def run(x, w):
+        for j, halo in enumerate(plan.halos):
+            if halo is not None:
+                x = exchange(x, 3 + j, halo)
+        y = core(x, w, **dict(params, spec=plan.local_spec(x.shape, w.shape)))
+        return jax.lax.psum(y, plan.reduce_axes) if plan.reduce_axes else y
+
+    return run
