@@ -76,30 +76,53 @@ def _partitioned(core, params: tuple):
         x_sharding, w_sharding, y_sharding = plan.shardings(mesh)
         return mesh, partial_local(plan, core, params), y_sharding, (x_sharding, w_sharding)
 
-    rule, reductions = sharding_rule(spec)
-    conv.def_partition(partition=partition, sharding_rule=rule, reduction_factors=reductions)
+    rule, factors = sharding_rule(spec)
+    conv.def_partition(partition=partition, sharding_rule=rule, **factors)
     return conv
 
 
-def sharding_rule(spec: ConvSpec) -> str:
-    """Shardy's factors: batch, groups and output channels pass through, input channels
-    reduce; a spatial axis shares its factor with the output where both have one size
-    (a "same" layer) and with the kernel where those have one size (a kernel gradient)."""
+def sharding_rule(spec: ConvSpec) -> tuple[str, dict]:
+    """Shardy's factors for one pass, and their keyword arguments.
+
+    Batch, groups and output channels pass through; input channels reduce. A spatial
+    axis shares a factor with the output where their blocks line up (``S l = O s``: a
+    "same" layer, strided or upsampling), else with the kernel where those line up
+    (``S l = K d``: a kernel gradient, whose taps are the output gradient's positions;
+    it reduces). When one extent is a multiple of the other, the larger is the compound
+    ``(shared extra)`` and the extra factor is never split.
+    """
     xs, ws, ys = ["n", "g", "ci"], ["g", "co", "ci"], ["n", "g", "co"]
-    reductions = ["ci"]
-    for j, (s, k, o) in enumerate(zip(spec.in_size, spec.kernel_size, spec.out_size)):
-        xs.append(f"s{j}")
-        if s == o:
-            ws.append(f"k{j}")
-            ys.append(f"s{j}")
-        elif s == k:
-            ws.append(f"s{j}")
-            ys.append(f"o{j}")
-            reductions.append(f"s{j}")
-        else:
-            ws.append(f"k{j}")
-            ys.append(f"o{j}")
-    return f"{' '.join(xs)}, {' '.join(ws)} -> {' '.join(ys)}", tuple(reductions)
+    reductions, sizes, whole = ["ci"], {}, []
+    dims = zip(spec.in_size, spec.kernel_size, spec.out_size, spec.stride, spec.lhs_dilation,
+               spec.rhs_dilation)
+    for j, (s, k, o, stride, ld, d) in enumerate(dims):
+        x, w, y = f"s{j}", f"k{j}", f"o{j}"
+        if s * ld == o * stride and s and o:
+            x, y = _tie(x, s, y, o, f"r{j}", sizes, whole)
+        elif s * ld == k * d and s and k:
+            x, w = _tie(x, s, w, k, f"r{j}", sizes, whole)
+            reductions.append(x if s <= k else w)
+        xs.append(x)
+        ws.append(w)
+        ys.append(y)
+    rule = f"{' '.join(xs)}, {' '.join(ws)} -> {' '.join(ys)}"
+    return rule, dict(reduction_factors=tuple(reductions), need_replication_factors=tuple(whole),
+                      **sizes)
+
+
+def _tie(a: str, m: int, b: str, n: int, extra: str, sizes: dict, whole: list):
+    """One factor for two dims of extents ``m`` and ``n`` (the larger gets ``extra``)."""
+    if m == n:
+        return a, a
+    if m % n == 0:
+        sizes[extra] = m // n
+        whole.append(extra)
+        return f"({b} {extra})", b
+    if n % m == 0:
+        sizes[extra] = n // m
+        whole.append(extra)
+        return a, f"({a} {extra})"
+    return a, b
 
 
 # ---------------------------------------------------------------------------------------

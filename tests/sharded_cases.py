@@ -1,0 +1,173 @@
+"""Sharded convolutions against their unsharded results and against lax's collectives.
+
+Run in a process of its own (it asks XLA for 8 host devices before JAX starts):
+
+    python tests/sharded_cases.py [--algorithms auto,xla,...] [--cases NAME,...] [--json FILE]
+
+Each case is a layer (1-D, 2-D or 3-D), a sharding of its operands over a mesh of 8
+host devices, and the same layer written with `jax.lax`. For each algorithm it compiles
+the forward pass and the forward+backward pass under `jit`, and records: the largest
+difference from the unsharded result (float64), the output shardings, and the numbers
+of all-gathers, all-reduces and collective-permutes in the compiled HLO beside lax's.
+`tests/test_sharding.py` runs it; `benchmarks/sharding.py` prints its full table.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "")
+                           + " --xla_force_host_platform_device_count=8")
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import re  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import jax  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
+from jax.sharding import Mesh, NamedSharding  # noqa: E402
+from jax.sharding import PartitionSpec as P  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import jconv  # noqa: E402
+
+jax.config.update("jax_enable_x64", True)
+COLLECTIVES = ("all-gather", "all-reduce", "collective-permute")
+
+
+def lax_conv(x, w, *, stride=1, padding="SAME", dilation=1, groups=1, lhs_dilation=None):
+    nd = x.ndim - 2
+    return jax.lax.conv_general_dilated(
+        x, w, (stride,) * nd, padding, lhs_dilation=lhs_dilation, rhs_dilation=(dilation,) * nd,
+        feature_group_count=groups)
+
+
+def layer(padding="same", **kw):
+    """A conv layer case: jconv.conv with ``kw`` and the same layer through lax."""
+    def lax_f(x, w):
+        nd = x.ndim - 2
+        pad = [(padding, padding)] * nd if isinstance(padding, int) else padding.upper()
+        return lax_conv(x, w, padding=pad, **kw)
+    return (lambda alg: lambda x, w: jconv.conv(x, w, padding=padding, algorithm=alg, **kw),
+            lax_f)
+
+
+def transpose(stride):
+    """conv_transpose with ``stride`` (kernel 4, padding 1): lax's input-dilated form."""
+    def lax_f(x, w):
+        nd = x.ndim - 2
+        wt = jnp.flip(jnp.swapaxes(w, 0, 1), tuple(range(2, 2 + nd)))
+        return jax.lax.conv_general_dilated(x, wt, (1,) * nd, [(2, 2)] * nd,
+                                            lhs_dilation=(stride,) * nd)
+    return (lambda alg: lambda x, w: jconv.conv_transpose(x, w, stride=stride, padding=1,
+                                                          algorithm=alg), lax_f)
+
+
+def signal():
+    """convolve along time, batched: x (B, T), h (1, K)."""
+    def lax_f(x, h):
+        y = jax.lax.conv_general_dilated(x[:, None], jnp.flip(h)[None], (1,), "SAME")
+        return y[:, 0]
+    return (lambda alg: lambda x, h: jconv.convolve(x, h, mode="same", axes=-1,
+                                                    method=alg), lax_f)
+
+
+# name: (make, x shape, w shape, x spec, w spec, mesh shape)
+CASES = {
+    "2d-batch": (layer(), (16, 8, 16, 16), (8, 8, 3, 3), P("a"), P(), (8,)),
+    "2d-out-channels": (layer(), (2, 8, 16, 16), (16, 8, 3, 3), P(), P("a"), (8,)),
+    "2d-in-channels": (layer(), (2, 16, 16, 16), (8, 16, 3, 3), P(None, "a"), P(None, "a"), (8,)),
+    "2d-groups": (layer(groups=8), (2, 16, 16, 16), (16, 2, 3, 3), P(None, "a"), P("a"), (8,)),
+    "2d-depthwise": (layer(groups=8), (8, 8, 16, 16), (8, 1, 3, 3), P("a"), P(), (8,)),
+    "2d-spatial": (layer(), (2, 4, 32, 16), (4, 4, 3, 3), P(None, None, "a"), P(), (8,)),
+    "2d-spatial-2axes": (layer(), (2, 4, 16, 32), (4, 4, 3, 3), P(None, None, "a", "b"), P(),
+                         (2, 4)),
+    "2d-spatial-stride": (layer(stride=2, padding=2, dilation=2), (2, 4, 64, 8), (4, 4, 3, 3),
+                          P(None, None, "a"), P(), (8,)),
+    "2d-spatial-valid": (layer(padding="valid"), (2, 4, 64, 8), (4, 4, 3, 3),
+                         P(None, None, "a"), P(), (8,)),
+    "2d-batch-spatial": (layer(), (4, 4, 32, 8), (4, 4, 5, 5), P("a", None, "b"), P(), (2, 4)),
+    "2d-transpose-spatial": (transpose(2), (2, 4, 32, 8), (4, 4, 4, 4), P(None, None, "a"),
+                             P(), (8,)),
+    "1d-batch": (layer(), (16, 4, 64), (8, 4, 9), P("a"), P(), (8,)),
+    "1d-signal-time": (signal(), (2, 4096), (1, 65), P(None, "a"), P(), (8,)),
+    "3d-batch": (layer(), (8, 2, 8, 8, 8), (4, 2, 3, 3, 3), P("a"), P(), (8,)),
+    "3d-spatial": (layer(), (1, 2, 32, 8, 8), (2, 2, 3, 3, 3), P(None, None, "a"), P(), (8,)),
+}
+
+
+def count(hlo: str) -> dict[str, int]:
+    """Collectives in a compiled module's text (async pairs counted once)."""
+    return {c: len(re.findall(rf"= \S+ {c}(-start)?\(", hlo)) for c in COLLECTIVES}
+
+
+def forward_backward(f):
+    def fb(x, w):
+        return jax.grad(lambda x, w: jnp.sum(jnp.sin(f(x, w))), (0, 1))(x, w)
+    return fb
+
+
+def compile_run(f, x, w):
+    jf = jax.jit(f)
+    start = time.perf_counter()
+    compiled = jf.lower(x, w).compile()
+    seconds = time.perf_counter() - start
+    out = compiled(x, w)
+    return out, count(compiled.as_text()), seconds
+
+
+def run_case(name: str, algorithms: list[str]) -> list[dict]:
+    (make, lax_f), xs, ws, xspec, wspec, mesh_shape = CASES[name]
+    names = ("a", "b")[:len(mesh_shape)]
+    mesh = Mesh(np.array(jax.devices()).reshape(mesh_shape), names)
+    rng = np.random.default_rng(0)
+    x, w = rng.standard_normal(xs), rng.standard_normal(ws)
+    xd = jax.device_put(x, NamedSharding(mesh, xspec))
+    wd = jax.device_put(w, NamedSharding(mesh, wspec))
+    rows = []
+    for pass_name, wrap in (("forward", lambda f: f), ("forward+backward", forward_backward)):
+        _, lax_counts, lax_seconds = compile_run(wrap(lax_f), xd, wd)
+        for alg in algorithms:
+            row = dict(case=name, pass_=pass_name, algorithm=alg, lax=lax_counts,
+                       lax_compile_s=round(lax_seconds, 2))
+            try:
+                out, counts, seconds = compile_run(wrap(make(alg)), xd, wd)
+            except jconv.AlgorithmRefused as e:
+                row.update(refused=str(e).splitlines()[0])
+                rows.append(row)
+                continue
+            ref = jax.jit(wrap(make(alg)))(x, w)
+            lax_out = jax.jit(wrap(lax_f))(x, w)
+            err = max(float(jnp.max(jnp.abs(a - b))) for a, b in
+                      zip(jax.tree.leaves(out), jax.tree.leaves(ref)))
+            lax_err = max(float(jnp.max(jnp.abs(a - b))) for a, b in
+                          zip(jax.tree.leaves(out), jax.tree.leaves(lax_out)))
+            row.update(jconv=counts, compile_s=round(seconds, 2), err=err, lax_err=lax_err,
+                       shardings=[str(o.sharding.spec) for o in jax.tree.leaves(out)],
+                       lax_shardings=None)
+            rows.append(row)
+    return rows
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--algorithms", default="auto")
+    p.add_argument("--cases", default=",".join(CASES))
+    p.add_argument("--json", default=None)
+    args = p.parse_args(argv)
+    rows = []
+    for name in args.cases.split(","):
+        rows += run_case(name, args.algorithms.split(","))
+        for r in rows[-2 * len(args.algorithms.split(",")):]:
+            print(json.dumps(r), flush=True)
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
