@@ -20,9 +20,11 @@ chosen for the shard, not for the global array). Per axis of the canonical layou
   where the "kernel" is the output gradient): each shard correlates its block of taps
   with the input window they reach (a halo again), then one ``psum``.
 
-A sharding this module cannot honour (a dimension that does not split evenly, a spatial
-axis split over several mesh axes, a halo longer than a neighbour's block, an input
-dilation whose phase differs between shards) is replicated on that axis: correct, with
+A spatial extent that does not split evenly is padded to equal blocks (as XLA pads it)
+and the padding zeroed. A sharding this module cannot honour (a batch or channel
+dimension that does not split evenly, a spatial axis split over several mesh axes, a
+halo longer than a neighbour's block, an input dilation whose phase differs between
+shards) is replicated on that axis: correct, with
 XLA's gather. Sharding never changes results beyond the summation order of ``psum``.
 
 Output block of shard ``k`` on a spatial axis with stride ``s``, kernel dilation ``d``,
@@ -85,44 +87,27 @@ def sharding_rule(spec: ConvSpec) -> tuple[str, dict]:
     """Shardy's factors for one pass, and their keyword arguments.
 
     Batch, groups and output channels pass through; input channels reduce. A spatial
-    axis shares a factor with the output where their blocks line up (``S l = O s``: a
-    "same" layer, strided or upsampling), else with the kernel where those line up
-    (``S l = K d``: a kernel gradient, whose taps are the output gradient's positions;
-    it reduces). When one extent is a multiple of the other, the larger is the compound
-    ``(shared extra)`` and the extra factor is never split.
+    axis shares one factor (of the smaller extent) with the output when the output's
+    reach dominates (``O s >= K d``: a layer, strided, upsampling or "valid"; splitting
+    it means a halo exchange), else with the kernel (a kernel gradient, whose taps are
+    the output gradient's positions: they reduce).
     """
     xs, ws, ys = ["n", "g", "ci"], ["g", "co", "ci"], ["n", "g", "co"]
-    reductions, sizes, whole = ["ci"], {}, []
-    dims = zip(spec.in_size, spec.kernel_size, spec.out_size, spec.stride, spec.lhs_dilation,
-               spec.rhs_dilation)
-    for j, (s, k, o, stride, ld, d) in enumerate(dims):
-        x, w, y = f"s{j}", f"k{j}", f"o{j}"
-        if s * ld == o * stride and s and o:
-            x, y = _tie(x, s, y, o, f"r{j}", sizes, whole)
-        elif s * ld == k * d and s and k:
-            x, w = _tie(x, s, w, k, f"r{j}", sizes, whole)
-            reductions.append(x if s <= k else w)
+    reductions, halos = ["ci"], []
+    dims = zip(spec.out_size, spec.stride, spec.kernel_size, spec.rhs_dilation)
+    for j, (o, stride, k, d) in enumerate(dims):
+        x = f"s{j}"
         xs.append(x)
-        ws.append(w)
-        ys.append(y)
+        if o * stride >= k * d:
+            ws.append(f"k{j}")
+            ys.append(x)
+            halos.append(x)
+        else:
+            ws.append(x)
+            ys.append(f"o{j}")
+            reductions.append(x)
     rule = f"{' '.join(xs)}, {' '.join(ws)} -> {' '.join(ys)}"
-    return rule, dict(reduction_factors=tuple(reductions), need_replication_factors=tuple(whole),
-                      **sizes)
-
-
-def _tie(a: str, m: int, b: str, n: int, extra: str, sizes: dict, whole: list):
-    """One factor for two dims of extents ``m`` and ``n`` (the larger gets ``extra``)."""
-    if m == n:
-        return a, a
-    if m % n == 0:
-        sizes[extra] = m // n
-        whole.append(extra)
-        return f"({b} {extra})", b
-    if n % m == 0:
-        sizes[extra] = n // m
-        whole.append(extra)
-        return a, f"({a} {extra})"
-    return a, b
+    return rule, dict(reduction_factors=tuple(reductions), permutation_factors=tuple(halos))
 
 
 # ---------------------------------------------------------------------------------------
@@ -137,7 +122,9 @@ class Halo:
     """The window of input one shard needs along a split spatial axis (see the module
     docstring): ``left``/``right`` samples from the neighbours, the window's offset in
     ``[left halo, own block, right halo]`` as ``offset + k * drift`` on shard ``k``,
-    its length and local padding."""
+    its length and local padding. An extent that does not split evenly is padded to
+    ``shards`` equal blocks; ``size``/``taps`` (when the taps are split) say how much of
+    it is real, and the rest is zeroed before use."""
 
     axis: str
     shards: int
@@ -147,6 +134,8 @@ class Halo:
     drift: int
     length: int
     padding: tuple[int, int]
+    size: int
+    taps: int = 0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -250,9 +239,9 @@ def _axes(sharding, ndim: int) -> tuple[Axes, ...]:
 def _window(spec: ConvSpec, j: int, axis: str, n: int, step: int, span: int) -> Halo | None:
     """The halo for windows ``[k step, k step + span)`` of the dilated padded input."""
     size, ld, (lo, _) = spec.in_size[j], spec.lhs_dilation[j], spec.padding[j]
-    if size % n or step % ld or span <= 0:
+    if step % ld or span <= 0:
         return None
-    block, m = size // n, step // ld
+    block, m = -(-size // n), step // ld
     b = -(lo // ld)  # ceil(-lo / ld): the first sample at or after the window start
     last = (span - 1 - lo) // ld  # floor: the last sample inside the window (shard 0)
     length = last - b + 1
@@ -264,32 +253,42 @@ def _window(spec: ConvSpec, j: int, axis: str, n: int, step: int, span: int) -> 
     if left > block or right > block:
         return None
     pad = (b * ld + lo, span - 1 - (last * ld + lo))
-    return Halo(axis, n, left, right, b + left, m - block, length, pad)
+    return Halo(axis, n, left, right, b + left, m - block, length, pad, size)
 
 
 def _output_halo(spec: ConvSpec, j: int, axis: str, n: int) -> Halo | None:
-    """Split outputs: shard ``k`` computes outputs ``[k O/n, (k + 1) O/n)``."""
-    out = spec.out_size[j]
-    if out % n:
-        return None
-    o, s = out // n, spec.stride[j]
+    """Split outputs: shard ``k`` computes outputs ``[k o, (k + 1) o)``, ``o = ceil(O/n)``."""
+    o, s = -(-spec.out_size[j] // n), spec.stride[j]
     span = (o - 1) * s + spec.dilated_kernel_size[j]
     return _window(spec, j, axis, n, o * s, span)
 
 
 def _tap_halo(spec: ConvSpec, j: int, axis: str, n: int) -> Halo | None:
-    """Split taps: shard ``k`` holds taps ``[k K/n, (k + 1) K/n)`` (never flipped here)."""
+    """Split taps: shard ``k`` holds taps ``[k p, (k + 1) p)``, ``p = ceil(K/n)`` (never
+    flipped here: only kernel gradients, which are correlations, split their taps)."""
     taps = spec.kernel_size[j]
-    if taps % n or spec.flip:
+    if spec.flip:
         return None
-    p, d = taps // n, spec.rhs_dilation[j]
+    p, d = -(-taps // n), spec.rhs_dilation[j]
     span = (spec.out_size[j] - 1) * spec.stride[j] + (p - 1) * d + 1
-    return _window(spec, j, axis, n, p * d, span)
+    halo = _window(spec, j, axis, n, p * d, span)
+    return halo and dataclasses.replace(halo, taps=taps)
+
+
+def _zero_beyond(a, dim: int, halo: Halo, size: int):
+    """Zero the padding of the last blocks when ``size`` does not split evenly."""
+    block = a.shape[dim]
+    if block * halo.shards == size:
+        return a
+    index = jax.lax.axis_index(halo.axis) * block + jax.lax.broadcasted_iota(
+        jnp.int32, a.shape, dim)
+    return jnp.where(index < size, a, jnp.zeros((), a.dtype))
 
 
 def exchange(x, dim: int, halo: Halo):
     """``x``'s window on this shard: neighbours' edges appended, then the window cut."""
     n, block = halo.shards, x.shape[dim]
+    x = _zero_beyond(x, dim, halo, halo.size)
     parts = []
     if halo.left:
         edge = jax.lax.slice_in_dim(x, block - halo.left, block, axis=dim)
@@ -312,6 +311,8 @@ def partial_local(plan: Split, core, params: dict):
         for j, halo in enumerate(plan.halos):
             if halo is not None:
                 x = exchange(x, 3 + j, halo)
+            if halo is not None and halo.taps:
+                w = _zero_beyond(w, 3 + j, halo, halo.taps)
         y = core(x, w, **dict(params, spec=plan.local_spec(x.shape, w.shape)))
         return jax.lax.psum(y, plan.reduce_axes) if plan.reduce_axes else y
 
