@@ -164,7 +164,7 @@ def _bench(args, parser) -> int:
         for p, t in r["passes"].items():
             rows.append([name, p, _ms(t["jconv"]["median"]),
                          *[_ms(t[q]["median"]) if q in t else "-" for q in peers],
-                         *[f"{r['ratios'][p][q]:.2f}" if q in t else "-" for q in peers],
+                         *[f"{r['ratios'][p][q]:.3g}" if q in t else "-" for q in peers],
                          algos])
     widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
     for j, row in enumerate(rows):
