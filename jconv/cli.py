@@ -122,6 +122,11 @@ def _bench(args, parser) -> int:
     if unknown:
         parser.error(f"unknown case{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; "
                      f"valid cases: {', '.join(_bench.BY_NAME)}")
+    from ._select import algorithms
+
+    bad = [a for a in args.algorithms if a not in algorithms()]
+    if bad:
+        parser.error(f"unknown algorithms {', '.join(bad)}; valid: {', '.join(algorithms())}")
     if args.repeats < 1:
         parser.error(f"--repeats must be at least 1, got {args.repeats}")
     cases = [_bench.BY_NAME[n] for n in dict.fromkeys(args.cases)] or _bench.CASES

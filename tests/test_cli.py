@@ -102,6 +102,8 @@ def test_bench_unknown_case_is_an_error(capsys):
     err = capsys.readouterr().err
     assert rc == 2
     assert "unknown case nope; valid cases: dense3x3, pointwise" in err and "tiny" in err
+    assert main(["bench", "tiny", "--algorithms", "nope"]) == 2
+    assert "unknown algorithms nope; valid: xla" in capsys.readouterr().err
 
 
 def test_bench_tiny_json(capsys):
