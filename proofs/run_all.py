@@ -29,6 +29,7 @@ from jconv import _prove  # noqa: E402
 
 
 def main(argv=None) -> int:
+    """Run the proofs named in ``argv`` (default: all); 0 when every one holds, else 1."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter,
                                 epilog="\n".join(__doc__.splitlines()[1:]))
