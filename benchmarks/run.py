@@ -11,13 +11,15 @@ median of several calls after a warm-up; jconv's first call (trace + compile + r
 reported next to it. Results go to ``benchmarks/results/``: ``results.md`` (a table),
 ``results.json`` and ``results.png`` (jconv's time over the best peer's, per case).
 
-``--algorithms`` adds jconv with forced algorithms as extra columns (for tuning).
+``--algorithms`` adds jconv with forced algorithms as extra columns (for tuning). The
+cases, the peers and the timing loop are `jconv._bench`'s, which ``jconv bench`` runs too.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import statistics
@@ -25,12 +27,8 @@ import sys
 import time
 from pathlib import Path
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # torch's threads must not spin on JAX's cores
-
-import jax  # noqa: E402
-import jax.numpy as jnp  # noqa: E402
-import numpy as np  # noqa: E402
-from jax import lax  # noqa: E402
+import jax
+import numpy as np
 
 jax.config.update("jax_enable_x64", True)
 
@@ -40,24 +38,11 @@ sys.path.insert(0, str(ROOT))
 
 from cases import BY_NAME, CASES, Case  # noqa: E402
 
-import jconv  # noqa: E402
+from jconv import _bench  # noqa: E402
 from jconv._calibration import lookup, reference  # noqa: E402
-from jconv._select import explain_spec  # noqa: E402
-from jconv._spec import signal_plan  # noqa: E402
 
-try:
-    import torch
-    import torch.nn.functional as F
-
-    torch.set_num_threads(os.cpu_count() or 1)
-except ImportError:  # pragma: no cover - optional peer
-    torch = None
-try:
-    import scipy.signal as sps
-except ImportError:  # pragma: no cover - optional peer
-    sps = None
-
-PASSES = ("forward", "forward+backward")
+torch = _bench.import_torch()
+PASSES = _bench.PASSES
 
 
 def machine_limit(case: Case, pass_name: str, elements: int) -> float:
@@ -78,207 +63,22 @@ def machine_limit(case: Case, pass_name: str, elements: int) -> float:
     return max(flops / rate, memory)
 
 
-# -- the peers ---------------------------------------------------------------------------
+# -- the peers and the timing: jconv._bench ----------------------------------------------
 
-
-def _tuple(v, nd):
-    return (v,) * nd
-
-
-def jconv_fn(case: Case, algorithm: str = "auto"):
-    nd = case.ndim
-    if case.kind == "signal":
-        return lambda a, b: jconv.convolve(a, b, "full", axes=-1, method=algorithm)
-    if case.kind == "conv_transpose":
-        return lambda x, w: jconv.conv_transpose(
-            x, w, stride=case.stride, padding=case.padding, output_padding=case.output_padding,
-            dilation=case.dilation, groups=case.groups, algorithm=algorithm,
-        )
-    return lambda x, w: jconv.conv(
-        x, w, stride=case.stride, padding=case.padding, dilation=_tuple(case.dilation, nd),
-        groups=case.groups, algorithm=algorithm,
-    )
-
-
-def lax_fn(case: Case):
-    nd = case.ndim
-    if case.kind == "signal":
-        k = case.w_shape[-1]
-
-        def f(a, b):
-            y = lax.conv_general_dilated(
-                a[:, None], jnp.flip(b, -1)[None], (1,), [(k - 1, k - 1)]
-            )
-            return y[:, 0]
-
-        return f
-    if case.kind == "conv_transpose":
-        d, s, p, k = case.dilation, case.stride, case.padding, case.w_shape[2:]
-        g = case.groups
-
-        def f(x, w):
-            # (C_in, C_out/G, *K) -> (C_out, C_in/G, *K), flipped: the usual lax recipe
-            cin, cog = w.shape[:2]
-            wt = w.reshape(g, cin // g, cog, *k).swapaxes(1, 2).reshape(g * cog, cin // g, *k)
-            wt = jnp.flip(wt, tuple(range(2, 2 + nd)))
-            pads = [(d * (kk - 1) - p, d * (kk - 1) - p + case.output_padding) for kk in k]
-            return lax.conv_general_dilated(
-                x, wt, (1,) * nd, pads, lhs_dilation=(s,) * nd, rhs_dilation=(d,) * nd,
-                feature_group_count=g,
-            )
-
-        return f
-    return lambda x, w: lax.conv_general_dilated(
-        x, w, (case.stride,) * nd, [(case.padding, case.padding)] * nd,
-        rhs_dilation=(case.dilation,) * nd, feature_group_count=case.groups,
-    )
-
-
-def torch_fn(case: Case):
-    nd = case.ndim
-    if case.kind == "signal":
-        k = case.w_shape[-1]
-        return lambda a, b: F.conv1d(a[:, None], torch.flip(b, (1,))[None], padding=k - 1)[:, 0]
-    if case.kind == "conv_transpose":
-        f = (F.conv_transpose1d, F.conv_transpose2d, F.conv_transpose3d)[nd - 1]
-        return lambda x, w: f(
-            x, w, stride=case.stride, padding=case.padding, output_padding=case.output_padding,
-            groups=case.groups, dilation=case.dilation,
-        )
-    f = (F.conv1d, F.conv2d, F.conv3d)[nd - 1]
-    return lambda x, w: f(
-        x, w, stride=case.stride, padding=case.padding, dilation=case.dilation, groups=case.groups
-    )
-
-
-def _jax_runners(fn, x, w, ct):
-    fwd = jax.jit(fn)
-
-    def both(a, b, c):  # the cotangent is an argument, as in training, not a constant
-        y, pull = jax.vjp(fn, a, b)
-        return (y, *pull(c))
-
-    fb = jax.jit(both)
-    return (
-        lambda: jax.block_until_ready(fwd(x, w)),
-        lambda: jax.block_until_ready(fb(x, w, ct)),
-    )
-
-
-def _torch_runners(fn, x, w, ct):
-    xt, wt, ctt = (torch.from_numpy(np.array(a)) for a in (x, w, ct))
-    xg, wg = xt.clone().requires_grad_(True), wt.clone().requires_grad_(True)
-
-    def fwd():
-        with torch.no_grad():
-            return fn(xt, wt)
-
-    def fb():
-        xg.grad = wg.grad = None
-        y = fn(xg, wg)
-        y.backward(ctt)
-        return y, xg.grad, wg.grad
-
-    return fwd, fb
-
-
-def _scipy_runner(case: Case, x, w):
-    a, b = np.asarray(x), np.asarray(w)  # b is (1, K): convolve along the last axis
-    return lambda: sps.convolve(a, b, mode="full")
-
-
-# -- timing ------------------------------------------------------------------------------
-
-
-def _first_call(f) -> float:
-    t0 = time.perf_counter()
-    f()
-    return time.perf_counter() - t0
-
-
-def _interleaved(runners: dict, min_runs: int, max_runs: int, budget: float, pause: float):
-    """Median seconds per runner; one call of each per round, in a rotating order."""
-    for f in runners.values():  # warm-up (compiles)
-        f()
-    probe = {}
-    for name, f in runners.items():
-        probe[name] = _first_call(f)
-    total = sum(probe.values())
-    rounds = int(min(max_runs, max(min_runs, budget / max(total, 1e-6))))
-    times = {name: [t] for name, t in probe.items()}
-    names = list(runners)
-    for r in range(rounds - 1):
-        order = names[r % len(names):] + names[: r % len(names)]
-        for name in order:
-            if pause:
-                time.sleep(pause)
-            t0 = time.perf_counter()
-            runners[name]()
-            times[name].append(time.perf_counter() - t0)
-    return {
-        name: {"median": statistics.median(ts), "min": min(ts), "runs": len(ts)}
-        for name, ts in times.items()
-    }
-
-
-def _operands(case: Case, rng):
-    dtype = np.dtype(case.dtype)
-    x = rng.standard_normal(case.x_shape).astype(dtype)
-    w = rng.standard_normal(case.w_shape).astype(dtype)
-    y = np.asarray(jax.eval_shape(jconv_fn(case), x, w).shape)
-    ct = rng.standard_normal(tuple(int(v) for v in y)).astype(dtype)
-    return x, w, ct
-
-
-def plan_of(case: Case) -> dict[str, str]:
-    if case.kind == "signal":  # the canonical convolution that jconv.convolve runs
-        spec = signal_plan(
-            "jconv.convolve", case.x_shape, case.w_shape, "full", -1, np.dtype(case.dtype)
-        ).spec
-        plan = explain_spec("jconv.convolve", spec, "auto", differentiable=True)
-        return {p.role: p.chosen for p in plan.passes}
-    plan = jconv.explain(
-        case.x_shape, case.w_shape, transpose=case.kind == "conv_transpose", dtype=case.dtype,
-        stride=case.stride, padding=case.padding, groups=case.groups,
-        **({"output_padding": case.output_padding} if case.kind == "conv_transpose" else {}),
-    )
-    return {p.role: p.chosen for p in plan.passes}
+jconv_fn, lax_fn, plan_of = _bench.jconv_fn, _bench.lax_fn, _bench.plan_of
 
 
 def bench_case(case: Case, args) -> dict:
-    rng = np.random.default_rng(0)
-    x, w, ct = _operands(case, rng)
-    xj, wj, ctj = jnp.asarray(x), jnp.asarray(w), jnp.asarray(ct)
-    result = {"title": case.title, "flops": case.flops, "plan": plan_of(case), "passes": {}}
-    result["machine_limit"] = {
-        p: machine_limit(case, p, x.size + w.size + ct.size) for p in PASSES
-    }
-    # jconv first: its first call is trace + compile + run, before anything else ran
-    jf, jb = _jax_runners(jconv_fn(case), xj, wj, ctj)
-    result["first_call"] = {"forward": _first_call(jf), "forward+backward": _first_call(jb)}
-    peers = {"jconv": (jf, jb)}
-    for name in args.algorithms:
-        peers[f"jconv[{name}]"] = _jax_runners(jconv_fn(case, name), xj, wj, ctj)
-    peers["jax.lax"] = _jax_runners(lax_fn(case), xj, wj, ctj)
-    if torch is not None:
-        peers["torch"] = _torch_runners(torch_fn(case), x, w, ct)
-    for i, pass_name in enumerate(PASSES):
-        runners = {name: pair[i] for name, pair in peers.items()}
-        if sps is not None and case.kind == "signal" and pass_name == "forward":
-            runners["scipy"] = _scipy_runner(case, x, w)
-        result["passes"][pass_name] = _interleaved(
-            runners, args.min_runs, args.max_runs, args.budget, args.pause
-        )
+    result = _bench.bench_case(case, args.min_runs, args.max_runs, args.budget, args.pause,
+                               algorithms=args.algorithms, torch=torch)
+    x_size, w_size = math.prod(case.x_shape), math.prod(case.w_shape)
+    y_size = math.prod(jax.eval_shape(jconv_fn(case), jax.ShapeDtypeStruct(case.x_shape, case.dtype),
+                                      jax.ShapeDtypeStruct(case.w_shape, case.dtype)).shape)
+    result["machine_limit"] = {p: machine_limit(case, p, x_size + w_size + y_size) for p in PASSES}
     return result
 
 
 # -- output ------------------------------------------------------------------------------
-
-
-def _best_peer(timings: dict) -> tuple[str, float]:
-    peers = {k: v["median"] for k, v in timings.items() if not k.startswith("jconv")}
-    name = min(peers, key=peers.get)
-    return name, peers[name]
 
 
 def _ms(t: float) -> str:
@@ -310,7 +110,7 @@ def markdown(results: dict, meta: dict) -> str:
         algos = " / ".join(plan.get(k, "-") for k in ("forward", "input_grad", "kernel_grad"))
         for pass_name, timings in r["passes"].items():
             j = timings["jconv"]["median"]
-            best, tb = _best_peer(timings)
+            best, tb = _bench.best_peer(timings)
             flops = r["flops"] * (3 if pass_name == "forward+backward" else 1)
             row = [
                 name, pass_name, _ms(j), f"{r['first_call'][pass_name]:.2f}",
@@ -337,7 +137,7 @@ def chart(results: dict, path: Path) -> None:
         ratios = []
         for n in names:
             t = results[n]["passes"][pass_name]
-            ratios.append(t["jconv"]["median"] / _best_peer(t)[1])
+            ratios.append(t["jconv"]["median"] / _bench.best_peer(t)[1])
         ys = np.arange(len(names)) + (i - 0.5) * 0.38
         ax.barh(ys, ratios, height=0.36, label=pass_name)
     ax.axvline(1.0, color="k", lw=1)
@@ -411,7 +211,7 @@ def merge_rounds(rounds: list[dict]) -> dict:
 def _report(case: Case, r: dict, round_index: int, seconds: float) -> None:
     summary = []
     for pass_name, timings in r["passes"].items():
-        best, tb = _best_peer(timings)
+        best, tb = _bench.best_peer(timings)
         summary.append(
             f"{pass_name} {timings['jconv']['median'] * 1e3:.3g} ms "
             f"({timings['jconv']['median'] / tb:.2f}x {best})"

@@ -6,6 +6,7 @@ process with the current Python interpreter, and prints one row per theorem: its
 statement, the scope proved (all sizes with symbolic sizes, and the sizes verified),
 the status and the time. ``--quick`` asks every script for its smallest sizes;
 ``--report FILE.md`` writes the statements and results as Markdown with LaTeX math.
+The same as ``jconv prove``; the logic lives in ``jconv._prove``.
 
     python proofs/run_all.py
     python proofs/run_all.py --quick --report proofs.md
@@ -15,141 +16,20 @@ the status and the time. ``--quick`` asks every script for its smallest sizes;
 from __future__ import annotations
 
 import argparse
-import ast
-import concurrent.futures
-import json
-import os
-import subprocess
 import sys
-import tempfile
 import textwrap
 import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-QUICK_ENV = "JCONV_PROOF_QUICK"
-JSON_ENV = "JCONV_PROOF_JSON"
+if (HERE.parent / "jconv").is_dir() and str(HERE.parent) not in sys.path:
+    sys.path.insert(0, str(HERE.parent))  # run from a checkout without installing
 
-
-def discover(names=None) -> list[Path]:
-    """The proof scripts: proofs/*.py except run_all.py and helpers named ``_*``."""
-    scripts = sorted(p for p in HERE.glob("*.py")
-                     if p.name != Path(__file__).name and not p.name.startswith("_"))
-    if names:
-        wanted = {n.removesuffix(".py") for n in names}
-        unknown = wanted - {p.stem for p in scripts}
-        if unknown:
-            raise SystemExit(f"unknown proofs {sorted(unknown)}; available: "
-                             f"{[p.stem for p in scripts]}")
-        scripts = [p for p in scripts if p.stem in wanted]
-    return scripts
-
-
-def docstring(script: Path) -> str:
-    """The module docstring, read without importing the script."""
-    try:
-        return ast.get_docstring(ast.parse(script.read_text())) or script.stem
-    except SyntaxError:
-        return script.stem
-
-
-def run_one(script: Path, quick: bool, timeout: float) -> dict:
-    """Run one script in a subprocess; return its record (JSON results when it wrote them)."""
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "result.json"
-        env = dict(os.environ, **{JSON_ENV: str(out)})
-        if quick:
-            env[QUICK_ENV] = "1"
-        else:
-            env.pop(QUICK_ENV, None)
-        start = time.perf_counter()
-        try:
-            proc = subprocess.run([sys.executable, str(script)], cwd=HERE.parent, env=env,
-                                  capture_output=True, text=True, timeout=timeout)
-            rc, output = proc.returncode, proc.stdout + proc.stderr
-        except subprocess.TimeoutExpired as e:
-            rc = -1
-            output = (e.stdout or "") + f"\n(timed out after {timeout:.0f} s)"
-            if isinstance(output, bytes):
-                output = output.decode(errors="replace")
-        elapsed = time.perf_counter() - start
-        record = json.loads(out.read_text()) if out.exists() else {}
-    doc = docstring(script)
-    record.setdefault("theorem", doc.strip().splitlines()[0].rstrip("."))
-    record.setdefault("doc", doc)
-    record.setdefault("scope", "see the script's output")
-    record.setdefault("results", [])
-    status = record.get("status", "holds" if rc == 0 else "FAILS")
-    if rc != 0:
-        status = "FAILS"
-    record.update(name=script.stem, rc=rc, output=output, status=status, elapsed=elapsed)
-    return record
-
-
-def _table(records) -> str:
-    rows = [("proof", "theorem", "scope", "status", "time")]
-    for r in records:
-        rows.append((r["name"], r["theorem"], r["scope"], r["status"], f"{r['elapsed']:.1f} s"))
-    widths = [max(len(row[i]) for row in rows) for i in range(5)]
-    widths[1] = min(widths[1], 60)
-    widths[2] = min(widths[2], 60)
-    lines = []
-    for k, row in enumerate(rows):
-        cells = [textwrap.wrap(c, widths[i]) or [""] for i, c in enumerate(row)]
-        for j in range(max(len(c) for c in cells)):
-            lines.append("  ".join((c[j] if j < len(c) else "").ljust(widths[i])
-                                   for i, c in enumerate(cells)).rstrip())
-        if k == 0:
-            lines.append("  ".join("-" * w for w in widths))
-    return "\n".join(lines)
-
-
-def _md_escape(text: str) -> str:
-    return text.replace("|", "\\|")
-
-
-def report(records, path: Path, quick: bool, total: float) -> None:
-    """Write the statements and results as Markdown with LaTeX math."""
-    lines = [
-        "# jconv proofs",
-        "",
-        f"{len(records)} proof scripts, {'quick' if quick else 'default'} sizes, "
-        f"{total:.1f} s in all. Scope *all sizes (symbolic)*: proved with symbolic sizes; "
-        "*verified for sizes ...*: checked exactly (or, for numeric algorithms, "
-        "completely by one-hot probing) at the sizes listed.",
-        "",
-        "| proof | theorem | scope | status | time |",
-        "|---|---|---|---|---|",
-    ]
-    for r in records:
-        lines.append(f"| {r['name']} | {_md_escape(r['theorem'])} | {_md_escape(r['scope'])} "
-                     f"| {r['status']} | {r['elapsed']:.1f} s |")
-    for r in records:
-        lines += ["", f"## {r['name']}: {r['theorem']}", "", "```text", r["doc"], "```", ""]
-        if not r["results"]:
-            lines += ["(no structured results; the script's output:)", "", "```text",
-                      r["output"].strip()[-3000:], "```"]
-            continue
-        lines += ["| status | check | scope | time |", "|---|---|---|---|"]
-        for res in r["results"]:
-            lines.append(f"| {res['holds'] and 'holds' or ('skipped' if res['holds'] is None else 'FAILS')}"
-                         f" | {_md_escape(res['name'])} | {_md_escape(res['scope'])} | "
-                         f"{res['elapsed']:.2f} s |")
-        lines.append("")
-        seen = set()
-        for res in r["results"]:
-            key = (res["statement"], res["latex"])
-            if key in seen:
-                continue
-            seen.add(key)
-            lines.append(f"- **{res['name']}**: {res['statement']}.")
-            if res["latex"]:
-                lines += ["", f"  $$ {res['latex']} $$", ""]
-            lines.append(f"  *How:* {res['details']}")
-    path.write_text("\n".join(lines) + "\n")
+from jconv import _prove  # noqa: E402
 
 
 def main(argv=None) -> int:
+    """Run the proofs named in ``argv`` (default: all); 0 when every one holds, else 1."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter,
                                 epilog="\n".join(__doc__.splitlines()[1:]))
@@ -160,32 +40,28 @@ def main(argv=None) -> int:
     p.add_argument("--timeout", type=float, default=600, help="seconds per script")
     p.add_argument("-v", "--verbose", action="store_true", help="print every script's output")
     args = p.parse_args(argv)
-    scripts = discover(args.names)
+    try:
+        scripts = _prove.discover(HERE, args.names)
+    except _prove.UnknownProof as e:
+        raise SystemExit(str(e)) from None
     start = time.perf_counter()
     print(f"running {len(scripts)} proofs ({'quick' if args.quick else 'default'} sizes, "
           f"{args.jobs} at a time) with {sys.executable}")
-    records, done = {}, 0
-    with concurrent.futures.ThreadPoolExecutor(max(1, args.jobs)) as pool:
-        futures = {pool.submit(run_one, s, args.quick, args.timeout): s for s in scripts}
-        for future in concurrent.futures.as_completed(futures):
-            r = future.result()
-            done += 1
-            records[r["name"]] = r
-            print(f"[{done:>2}/{len(scripts)}] {r['name']:<26} {r['status']:<7} "
-                  f"{r['elapsed']:6.1f} s", flush=True)
-            if args.verbose or r["status"] == "FAILS":
-                print(textwrap.indent(r["output"].rstrip()[-4000:], "    | "))
-    ordered = [records[s.stem] for s in scripts]
+
+    def done(k, total, r):
+        print(f"[{k:>2}/{total}] {r['name']:<26} {r['status']:<7} {r['elapsed']:6.1f} s", flush=True)
+        if args.verbose or r["status"] == "FAILS":
+            print(textwrap.indent(r["output"].rstrip()[-4000:], "    | "))
+
+    records = _prove.run(scripts, args.quick, args.jobs, args.timeout, on_done=done)
     total = time.perf_counter() - start
     print()
-    print(_table(ordered))
-    failed = [r["name"] for r in ordered if r["status"] == "FAILS"]
-    print(f"\n{len(ordered) - len(failed)} of {len(ordered)} proofs hold"
-          + (f"; FAILED: {', '.join(failed)}" if failed else "") + f"; {total:.1f} s in all")
+    print(_prove.table(records))
+    print("\n" + _prove.summary(records, total))
     if args.report:
-        report(ordered, args.report, args.quick, total)
+        _prove.report(records, args.report, args.quick, total)
         print(f"wrote {args.report}")
-    return 1 if failed else 0
+    return 1 if _prove.failed(records) else 0
 
 
 if __name__ == "__main__":

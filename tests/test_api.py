@@ -64,7 +64,7 @@ def test_init_only_reexports():
 def test_readme_opens_with_the_two_commands():
     readme = (ROOT / "README.md").read_text().splitlines()
     block = readme[readme.index("```bash") + 1: readme.index("```bash") + 3]
-    assert block[0].startswith("pip install") and "proofs/run_all.py" in block[0]
+    assert block[0].startswith("pip install") and block[0].endswith("python -m jconv prove")
     assert block[1].startswith("pip install") and "pytest" in block[1]
 
 
