@@ -51,9 +51,14 @@ from ._spec import ConvSpec
 
 
 def is_partitioned(ctx) -> bool:
-    """True when a lowering runs under a sharded `jit` over several devices."""
+    """True when a lowering runs under a sharded `jit` over several devices.
+
+    Not for `jax.export`: a serialized module cannot call back into Python, so an
+    exported sharded program keeps XLA's own partitioning of the unsplit computation.
+    """
     axis_context = ctx.module_context.axis_context
-    return (getattr(axis_context, "num_devices", 1) > 1
+    return (not ctx.module_context.lowering_parameters.for_export
+            and getattr(axis_context, "num_devices", 1) > 1
             and getattr(axis_context, "device_assignment", None) is not None)
 
 
