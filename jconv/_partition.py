@@ -23,7 +23,7 @@ chosen for the shard, not for the global array). Per axis of the canonical layou
 A spatial extent that does not split evenly is padded to equal blocks (as XLA pads it)
 and the padding zeroed. A sharding this module cannot honour (a batch or channel
 dimension that does not split evenly, a spatial axis split over several mesh axes, a
-halo longer than a neighbour's block, an input dilation whose phase differs between
+halo longer than all other blocks together, an input dilation whose phase differs between
 shards) is replicated on that axis: correct, with
 XLA's gather. Sharding never changes results beyond the summation order of ``psum``.
 
@@ -255,7 +255,7 @@ def _window(spec: ConvSpec, j: int, axis: str, n: int, step: int, span: int) -> 
     lefts = [k * block - (k * m + b) for k in (0, n - 1)]
     rights = [(k * m + b + length) - (k + 1) * block for k in (0, n - 1)]
     left, right = max(0, *lefts), max(0, *rights)
-    if left > block or right > block:
+    if left > (n - 1) * block or right > (n - 1) * block:
         return None
     pad = (b * ld + lo, span - 1 - (last * ld + lo))
     return Halo(axis, n, left, right, b + left, m - block, length, pad, size)
@@ -291,17 +291,26 @@ def _zero_beyond(a, dim: int, halo: Halo, size: int):
 
 
 def exchange(x, dim: int, halo: Halo):
-    """``x``'s window on this shard: neighbours' edges appended, then the window cut."""
+    """``x``'s window on this shard: neighbours' edges appended, then the window cut.
+
+    A halo longer than one block comes from several neighbours on that side, one
+    ``ppermute`` each (the farthest sends only the part that is reached).
+    """
     n, block = halo.shards, x.shape[dim]
     x = _zero_beyond(x, dim, halo, halo.size)
-    parts = []
-    if halo.left:
-        edge = jax.lax.slice_in_dim(x, block - halo.left, block, axis=dim)
-        parts.append(jax.lax.ppermute(edge, halo.axis, [(i, i + 1) for i in range(n - 1)]))
-    parts.append(x)
-    if halo.right:
-        edge = jax.lax.slice_in_dim(x, 0, halo.right, axis=dim)
-        parts.append(jax.lax.ppermute(edge, halo.axis, [(i + 1, i) for i in range(n - 1)]))
+
+    def from_side(reach: int, sign: int) -> list:
+        parts = []
+        for hop in range(1, -(-reach // block) + 1):
+            take = min(block, reach - (hop - 1) * block)
+            edge = (jax.lax.slice_in_dim(x, block - take, block, axis=dim) if sign > 0
+                    else jax.lax.slice_in_dim(x, 0, take, axis=dim))
+            pairs = [(i, i + sign * hop) for i in range(n) if 0 <= i + sign * hop < n]
+            parts.append(jax.lax.ppermute(edge, halo.axis, pairs) if pairs
+                         else jnp.zeros_like(edge))
+        return parts
+
+    parts = [*from_side(halo.left, 1)[::-1], x, *from_side(halo.right, -1)]
     buf = jnp.concatenate(parts, axis=dim) if len(parts) > 1 else x
     if halo.drift == 0:
         return jax.lax.slice_in_dim(buf, halo.offset, halo.offset + halo.length, axis=dim)

@@ -96,6 +96,7 @@ CASES = {
                              P(), (8,)),
     "1d-batch": (layer(), (16, 4, 64), (8, 4, 9), P("a"), P(), (8,)),
     "1d-signal-time": (signal(), (2, 4096), (1, 65), P(None, "a"), P(), (8,)),
+    "1d-signal-wide-halo": (signal(), (2, 256), (1, 129), P(None, "a"), P(), (8,)),
     "3d-batch": (layer(), (8, 2, 8, 8, 8), (4, 2, 3, 3, 3), P("a"), P(), (8,)),
     "3d-spatial": (layer(), (1, 2, 32, 8, 8), (2, 2, 3, 3, 3), P(None, None, "a"), P(), (8,)),
 }
@@ -110,6 +111,7 @@ TEST_PLAN = {name: ("auto",) for name in CASES
     "2d-batch": ("auto", *ALGORITHMS),
     "2d-spatial-stride": ("auto", "taps", "im2col", "fft"),
     "1d-signal-time": ("auto", "taps", "fft"),
+    "1d-signal-wide-halo": ("auto",),
     "2d-depthwise": ("auto", "fft"),
 }
 
