@@ -111,7 +111,6 @@ TEST_PLAN = {name: ("auto",) for name in CASES
     "2d-batch": ("auto", *ALGORITHMS),
     "2d-spatial-stride": ("auto", "taps", "im2col", "fft"),
     "1d-signal-time": ("auto", "taps", "fft"),
-    "1d-signal-wide-halo": ("auto",),
     "2d-depthwise": ("auto", "fft"),
 }
 
