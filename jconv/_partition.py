@@ -13,26 +13,25 @@ chosen for the shard, not for the global array). Per axis of the canonical layou
   (this is also the kernel gradient of a batch-sharded layer, whose contraction runs
   over the batch);
 * a spatial axis of ``x`` (and ``y``): each shard computes a contiguous block of
-  outputs, after receiving from its two neighbours exactly the part of their input that
-  its windows reach (a halo exchange with ``ppermute``), for any stride, dilation,
-  input dilation and padding;
+  outputs, after receiving from its neighbours exactly the part of their input that its
+  windows reach (a halo exchange with ``ppermute``), for any stride, dilation, input
+  dilation and padding;
 * a spatial axis of ``x`` and ``w`` (the kernel gradient of a spatially split layer,
   where the "kernel" is the output gradient): each shard correlates its block of taps
   with the input window they reach (a halo again), then one ``psum``.
 
 A spatial extent that does not split evenly is padded to equal blocks (as XLA pads it)
 and the padding zeroed. A sharding this module cannot honour (a batch or channel
-dimension that does not split evenly, a spatial axis split over several mesh axes, a
-halo longer than all other blocks together, an input dilation whose phase differs between
-shards) is replicated on that axis: correct, with
-XLA's gather. Sharding never changes results beyond the summation order of ``psum``.
+dimension that does not split evenly, a spatial axis split over several mesh axes, an
+input dilation whose phase differs between shards) is replicated on that axis: correct,
+with XLA's gather. Sharding changes results only by the summation order of ``psum``.
 
-Output block of shard ``k`` on a spatial axis with stride ``s``, kernel dilation ``d``,
-input dilation ``l`` and low padding ``lo``: it needs the dilated, padded input
-positions ``[k q, k q + W)`` with ``q = O_local s`` and ``W = (O_local - 1) s + d (K - 1)
-+ 1``, i.e. the input samples ``i`` with ``l i + lo`` in that range. With ``q`` a multiple
-of ``l`` these are ``W_x`` consecutive samples starting at ``k q / l + b``, ``b =
-ceil(-lo / l)``, and the local padding is the same on every shard.
+The window on a spatial axis (stride ``s``, kernel dilation ``d``, input dilation ``l``,
+low padding ``lo``): shard ``k`` computes outputs ``[k o, (k + 1) o)``, ``o = ceil(O /
+n)``, which read the dilated, padded input positions ``[k o s, k o s + W)`` with ``W =
+(o - 1) s + d (K - 1) + 1``: the samples ``i`` with ``l i + lo`` in that range. With ``o s``
+a multiple of ``l`` these are ``W_x`` consecutive samples from ``k o s / l + b``, ``b =
+ceil(-lo / l)``, and the local padding is the same on every shard (`_window`).
 """
 
 from __future__ import annotations
