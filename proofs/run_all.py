@@ -108,6 +108,11 @@ def _md_escape(text: str) -> str:
     return text.replace("|", "\\|")
 
 
+def _md_text(text: str) -> str:
+    """Prose for Markdown: ``[`` as an entity, so ``ZZ[a, b][x]`` is not read as a link."""
+    return text.replace("[", "&#91;")
+
+
 def report(records, path: Path, quick: bool, total: float) -> None:
     """Write the statements and results as Markdown with LaTeX math."""
     lines = [
@@ -142,10 +147,10 @@ def report(records, path: Path, quick: bool, total: float) -> None:
             if key in seen:
                 continue
             seen.add(key)
-            lines.append(f"- **{res['name']}**: {res['statement']}.")
+            lines.append(f"- **{res['name']}**: {_md_text(res['statement'])}.")
             if res["latex"]:
                 lines += ["", f"  $$ {res['latex']} $$", ""]
-            lines.append(f"  *How:* {res['details']}")
+            lines.append(f"  *How:* {_md_text(res['details'])}")
     path.write_text("\n".join(lines) + "\n")
 
 
