@@ -115,10 +115,10 @@ def main() -> None:
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
     print("gradients, jconv vs eqx.nn.Conv2d: equal within 1e-4")
 
-    opt = optax.adam(3e-3)
+    opt = optax.adam(5e-3)
     step = make_step(opt)
     state = opt.init(eqx.filter(model, eqx.is_array))
-    batch, epochs = 64, 6
+    batch, epochs = 64, 5
     rng = np.random.default_rng(0)
     for epoch in range(epochs):
         order = rng.permutation(len(x_train))

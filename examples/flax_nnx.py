@@ -89,7 +89,7 @@ def main() -> None:
     print("gradients, jconv vs jax.lax: equal within 1e-4")
 
     optimizer = nnx.Optimizer(model, optax.adam(3e-3), wrt=nnx.Param)
-    batch, epochs = 64, 6
+    batch, epochs = 64, 4
     rng = np.random.default_rng(0)
     for epoch in range(epochs):
         order = rng.permutation(len(x_train))

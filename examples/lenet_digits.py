@@ -109,7 +109,7 @@ def main() -> None:
     print(f"gradients of one batch, jconv vs jax.lax: largest relative difference {worst:.1e}")
     assert worst < 1e-4
 
-    batch, epochs = 64, 8
+    batch, epochs = 64, 5
     rng = np.random.default_rng(0)
     for epoch in range(epochs):
         order = rng.permutation(len(x_train))
