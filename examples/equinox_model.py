@@ -96,7 +96,17 @@ def median_step_ms(step, model, state, x, y, repeats=15):
     return 1e3 * float(np.median(times))
 
 
+def check_layer() -> None:
+    """``JConv`` keeps the hyperparameters of the layer it wraps (any dimension; 1-D here)."""
+    key = jax.random.key(1)
+    layer = eqx.nn.Conv1d(4, 6, 3, stride=2, padding=2, dilation=2, groups=2, padding_mode="REFLECT", key=key)
+    x = jax.random.normal(key, (3, 4, 9))
+    np.testing.assert_allclose(jax.vmap(JConv(layer))(x), jax.vmap(layer)(x), rtol=1e-5, atol=1e-5)
+    print("JConv equals eqx.nn.Conv1d with stride, dilation, groups and reflect padding")
+
+
 def main() -> None:
+    check_layer()
     digits = load_digits()
     images = (digits.images / 16.0).astype(np.float32)[:, None]        # (1797, 1, 8, 8)
     x_train, x_test, y_train, y_test = train_test_split(
@@ -106,11 +116,12 @@ def main() -> None:
     model = LeNet(jax.random.key(0), wrap=JConv)            # the same layers and weights, by jconv
 
     xb, yb = jnp.asarray(x_train[:64]), jnp.asarray(y_train[:64])
-    out, out_eqx = jax.vmap(model)(xb), jax.vmap(model_eqx)(xb)
+    forward = eqx.filter_jit(lambda m, x: jax.vmap(m)(x))
+    out, out_eqx = forward(model, xb), forward(model_eqx, xb)
     print(f"outputs, jconv vs eqx.nn.Conv2d: largest difference {float(jnp.max(jnp.abs(out - out_eqx))):.1e}")
     np.testing.assert_allclose(out, out_eqx, rtol=1e-5, atol=1e-5)
-    g = eqx.filter_grad(loss_fn)(model, xb, yb)
-    g_eqx = eqx.filter_grad(loss_fn)(model_eqx, xb, yb)
+    grad = eqx.filter_jit(eqx.filter_grad(loss_fn))
+    g, g_eqx = grad(model, xb, yb), grad(model_eqx, xb, yb)
     for a, b in zip(jax.tree.leaves(g), jax.tree.leaves(g_eqx)):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
     print("gradients, jconv vs eqx.nn.Conv2d: equal within 1e-4")
@@ -129,7 +140,7 @@ def main() -> None:
             losses.append(float(loss))
         print(f"epoch {epoch + 1}: mean training loss {np.mean(losses):.3f}")
 
-    logits = eqx.filter_jit(lambda m, x: jax.vmap(m)(x))(model, jnp.asarray(x_test))
+    logits = forward(model, jnp.asarray(x_test))
     accuracy = float(jnp.mean(jnp.argmax(logits, -1) == jnp.asarray(y_test)))
     print(f"test accuracy: {accuracy:.3f} on {len(x_test)} held-out digits")
     assert accuracy > 0.9
