@@ -294,7 +294,7 @@ def conv_transpose(
 
     Raises:
         TypeError, ValueError: as `conv`; also ``padding="same"``/``"full"`` and an
-        ``output_padding`` not smaller than stride or dilation.
+            ``output_padding`` not smaller than stride or dilation.
 
     Example:
         >>> import jax.numpy as jnp, jconv

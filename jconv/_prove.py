@@ -156,6 +156,11 @@ def _md_escape(text: str) -> str:
     return text.replace("|", "\\|")
 
 
+def _md_text(text: str) -> str:
+    """Prose for Markdown: ``[`` as an entity, so ``ZZ[a, b][x]`` is not read as a link."""
+    return text.replace("[", "&#91;")
+
+
 def report(records: Sequence[dict], path: Path, quick: bool, total: float) -> None:
     """Write the statements and results as Markdown with LaTeX math."""
     lines = [
@@ -190,8 +195,8 @@ def report(records: Sequence[dict], path: Path, quick: bool, total: float) -> No
             if key in seen:
                 continue
             seen.add(key)
-            lines.append(f"- **{res['name']}**: {res['statement']}.")
+            lines.append(f"- **{res['name']}**: {_md_text(res['statement'])}.")
             if res["latex"]:
                 lines += ["", f"  $$ {res['latex']} $$", ""]
-            lines.append(f"  *How:* {res['details']}")
+            lines.append(f"  *How:* {_md_text(res['details'])}")
     Path(path).write_text("\n".join(lines) + "\n")

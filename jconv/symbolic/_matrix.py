@@ -162,7 +162,7 @@ def kernel_matrix(x, kernel_shape, **conv_kwargs) -> sympy.SparseMatrix:
 
     Raises:
         TypeError, ValueError: the argument errors of `jconv.conv`, or an ``x`` whose rank
-        is neither ``len(kernel_shape)`` nor one less.
+            is neither ``len(kernel_shape)`` nor one less.
 
     Example:
         >>> from jconv.symbolic import symbols, kernel_matrix
