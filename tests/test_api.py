@@ -78,6 +78,8 @@ EXAMPLES = {
     "flax_nnx.py": ("test accuracy", ["flax", "optax", "sklearn"]),
     "equinox_model.py": ("test accuracy", ["equinox", "optax", "sklearn"]),
     "symbolic_walkthrough.py": ("all checks passed", ["sympy"]),
+    "data_parallel.py": ("step time jconv / lax", []),
+    "volume_sharded.py": ("per device", []),
 }
 
 
