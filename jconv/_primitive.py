@@ -24,7 +24,7 @@ from jax.interpreters import ad, batching, mlir
 
 from ._partition import is_partitioned
 from ._partition import lowering as partitioned_lowering
-from ._select import PLATFORMS, choose, compiled
+from ._select import PLATFORMS, check_forced, choose, compiled
 from ._spec import ConvSpec
 
 conv_p = Primitive("jconv_conv")
@@ -171,6 +171,9 @@ def _lowering(platform: str):
 
     def lower(ctx, x, w, **params):
         if is_partitioned(ctx):
+            # a forced algorithm's refusal is raised here, as unsharded, not from
+            # inside XLA's partitioner
+            check_forced(params["fn"], params["spec"], params["algorithm"], params["role"])
             return partitioned_lowering(ctx, x, w, core=conv_p.bind, **params)
         return compute(ctx, x, w, **params)
 
