@@ -2,7 +2,7 @@
 
 Covers every pass through the public functions (the kernel gradient through kernel
 chunking), groups, depthwise, channels_last, 1-D/2-D/3-D, negative padding, the
-float32 accuracy of the chosen tiles, the refusals, and the generated table.
+float32 accuracy of the chosen tiles, the refusals, and the exact Cook-Toom tables.
 """
 
 import dataclasses
@@ -21,7 +21,6 @@ from reference import close, conv_ref, conv_transpose_ref
 import jconv
 from jconv import _select
 from jconv._algorithms import winograd
-from jconv._algorithms._winograd_tables import TABLES
 from jconv._spec import ConvSpec
 
 ALG = "winograd"
@@ -165,7 +164,7 @@ def test_float32_accuracy(m, bound, monkeypatch, fresh_plans):
 def test_float64_accuracy_of_every_tile():
     """Every table entry a float64 plan may use (alpha <= MAX_ALPHA_64), forced as the
     tiles of a 1-D convolution, stays within 1e-12 of the direct sum in float64."""
-    entries = sorted(e for e in TABLES if e[0] + e[1] - 1 <= winograd.MAX_ALPHA_64)
+    entries = sorted(e for e in winograd.ENTRIES if e[0] + e[1] - 1 <= winograd.MAX_ALPHA_64)
     assert {m + r - 1 for m, r in entries} == set(range(1, winograd.MAX_ALPHA_64 + 1))
     rng = np.random.default_rng(16)
     for m, r in entries:
@@ -236,32 +235,24 @@ def test_refuses_integers():
         jconv.conv(x, w, algorithm=ALG)
 
 
-# -- the generated table --------------------------------------------------------------------
+# -- the Cook-Toom tables ------------------------------------------------------------------
 
 
-def test_table_is_regenerated_identically():
+def test_tables_prove_and_round_once():
     from jconv.symbolic import winograd as W
 
-    path = ROOT / "jconv" / "_algorithms" / "_winograd_tables.py"
-    assert path.read_text() == W.table_source()
-    from jconv._algorithms._winograd_tables import TABLES
-
-    assert set(TABLES) == set(W.table_entries())
-    for (m, r), (at, g, bt) in TABLES.items():
-        t = W.cook_toom(m, r)
-        assert (tuple(map(tuple, t.AT.tolist())), tuple(map(tuple, t.G.tolist())),
-                tuple(map(tuple, t.BT.tolist()))) == (at, g, bt)
+    assert W.check_table(5)
 
 
 def test_lavin_gray_f23():
     """F(2, 3) matches the published transforms up to the row scaling of B^T and G."""
-    from jconv.symbolic import winograd as W
-
-    t = W.cook_toom(2, 3)
-    assert t.AT.tolist() == [[1, 1, 1, 0], [0, 1, -1, 1]]
-    assert t.BT.tolist() == [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, -1, 0, 1]]
-    assert np.array(t.G.tolist(), float).tolist() == [
-        [1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]]
+    at, g, bt = winograd.cook_toom(2, 3)
+    assert at == ((1, 1, 1, 0), (0, 1, -1, 1))
+    assert bt == ((1, 0, -1, 0), (0, 1, 1, 0), (0, -1, 1, 0), (0, -1, 0, 1))
+    assert np.array(g, float).tolist() == [[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5],
+                                           [0, 0, 1]]
+    with pytest.raises(ValueError, match=r"cook_toom: F\(5, 5\) needs"):
+        winograd.cook_toom(5, 5)
 
 
 def test_numeric_module_does_not_import_sympy():
