@@ -37,7 +37,7 @@ def _integer_check(shape_x, shape_w, padding, seed):
     import numpy as np
 
     import jconv
-    from jconv.symbolic import CheckResult, verified_for
+    from jconv.symbolic import CheckResult
 
     start = time.perf_counter()
     jax.config.update("jax_enable_x64", True)
@@ -59,7 +59,7 @@ def _integer_check(shape_x, shape_w, padding, seed):
     return CheckResult(
         f"winograd integer data x{shape_x} w{shape_w}",
         "the numeric winograd conv rounds to the exact integer direct sum",
-        holds, verified_for(f"x {shape_x}, w {shape_w}, padding {padding}"),
+        holds, CheckResult.verified_for(f"x {shape_x}, w {shape_w}, padding {padding}"),
         f"max |winograd - exact| = {err:.2e} over {exact.size} outputs (float64)",
         time.perf_counter() - start,
     )
@@ -85,13 +85,13 @@ def main(argv=None) -> int:
     proof.check(_integer_check((2, 1, 5, 4, n), (2, 1, 2, 3, 3), 1, 3))
     proof.section("numeric winograd, whole operator by one-hot probing (forward and VJPs)")
     small = max(5, n - 4)
-    proof.check(S.check_conv((1, 2, small, small), (2, 2, 3, 3), algorithm="winograd",
+    proof.check(S.check_operator("conv", (1, 2, small, small), (2, 2, 3, 3), algorithm="winograd",
                              padding=1))
-    proof.check(S.check_conv((1, 4, small), (4, 2, 5), algorithm="winograd", groups=2,
+    proof.check(S.check_operator("conv", (1, 4, small), (4, 2, 5), algorithm="winograd", groups=2,
                              padding=((3, -1),)))
-    proof.check(S.check_input_grad((1, 2, small, small - 1), (2, 2, 3, 2),
+    proof.check(S.check_operator("input_grad", (1, 2, small, small - 1), (2, 2, 3, 2),
                                    algorithm="winograd", padding=1))
-    proof.check(S.check_kernel_grad((2, 2, small + 3), (2, 2, 3), algorithm="winograd"))
+    proof.check(S.check_operator("kernel_grad", (2, 2, small + 3), (2, 2, 3), algorithm="winograd"))
     return proof.finish(args)
 
 

@@ -123,12 +123,12 @@ def test_run_all_discovers_tabulates_and_reports(tmp_path):
         """{title}."""
         import sys
         from _common import Proof, parse, parser
-        from jconv.symbolic import ALL_SIZES, CheckResult
+        from jconv.symbolic import CheckResult
 
         def main(argv=None):
             args = parse(parser(__doc__, {{"n": (5, 2, "size")}}), argv)
             proof = Proof(__doc__, f"n = {{args.n}}")
-            proof.check(CheckResult("demo", "1 + 1 = 2", {holds}, ALL_SIZES, "by hand", 0.0,
+            proof.check(CheckResult("demo", "1 + 1 = 2", {holds}, CheckResult.ALL_SIZES, "by hand", 0.0,
                                     r"1 + 1 = 2"))
             return proof.finish(args)
 
