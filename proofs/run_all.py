@@ -1,8 +1,10 @@
 """Run every proof script, show progress and a summary table; exit 1 if anything fails.
 
 Discovers proofs/*.py (every script except this one and helpers whose names start
-with an underscore, so new proofs are picked up automatically), runs each in its own
-process with the current Python interpreter, and prints one row per theorem: its
+with an underscore, so new proofs are picked up automatically), runs them with the
+current Python interpreter in ``--jobs`` worker processes, each of which imports JAX
+once and runs several scripts in turn (sharing compiled functions; ``--isolate`` runs
+every script in a fresh process of its own instead), and prints one row per theorem: its
 statement, the scope proved (all sizes with symbolic sizes, and the sizes verified),
 the status and the time. ``--quick`` asks every script for its smallest sizes;
 ``--report FILE.md`` writes the statements and results as Markdown with LaTeX math.
@@ -17,13 +19,18 @@ from __future__ import annotations
 import argparse
 import ast
 import concurrent.futures
+import contextlib
+import io
 import json
+import multiprocessing
 import os
+import runpy
 import subprocess
 import sys
 import tempfile
 import textwrap
 import time
+import traceback
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -53,25 +60,16 @@ def docstring(script: Path) -> str:
         return script.stem
 
 
-def run_one(script: Path, quick: bool, timeout: float) -> dict:
-    """Run one script in a subprocess; return its record (JSON results when it wrote them)."""
+def run_one(script: Path, quick: bool, timeout: float, isolate: bool = True) -> dict:
+    """Run one script (in a subprocess, or in this process when ``isolate`` is False);
+    return its record (JSON results when it wrote them)."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "result.json"
-        env = dict(os.environ, **{JSON_ENV: str(out)})
-        if quick:
-            env[QUICK_ENV] = "1"
-        else:
-            env.pop(QUICK_ENV, None)
         start = time.perf_counter()
-        try:
-            proc = subprocess.run([sys.executable, str(script)], cwd=HERE.parent, env=env,
-                                  capture_output=True, text=True, timeout=timeout)
-            rc, output = proc.returncode, proc.stdout + proc.stderr
-        except subprocess.TimeoutExpired as e:
-            rc = -1
-            output = (e.stdout or "") + f"\n(timed out after {timeout:.0f} s)"
-            if isinstance(output, bytes):
-                output = output.decode(errors="replace")
+        if isolate:
+            rc, output = _run_subprocess(script, quick, timeout, out)
+        else:
+            rc, output = _run_here(script, quick, out)
         elapsed = time.perf_counter() - start
         record = json.loads(out.read_text()) if out.exists() else {}
     doc = docstring(script)
@@ -84,6 +82,51 @@ def run_one(script: Path, quick: bool, timeout: float) -> dict:
         status = "FAILS"
     record.update(name=script.stem, rc=rc, output=output, status=status, elapsed=elapsed)
     return record
+
+
+def _run_subprocess(script: Path, quick: bool, timeout: float, out: Path) -> tuple[int, str]:
+    env = dict(os.environ, **{JSON_ENV: str(out)})
+    if quick:
+        env[QUICK_ENV] = "1"
+    else:
+        env.pop(QUICK_ENV, None)
+    try:
+        proc = subprocess.run([sys.executable, str(script)], cwd=HERE.parent, env=env,
+                              capture_output=True, text=True, timeout=timeout)
+        return proc.returncode, proc.stdout + proc.stderr
+    except subprocess.TimeoutExpired as e:
+        output = e.stdout or ""
+        if isinstance(output, bytes):
+            output = output.decode(errors="replace")
+        return -1, output + f"\n(timed out after {timeout:.0f} s)"
+
+
+def _run_here(script: Path, quick: bool, out: Path) -> tuple[int, str]:
+    """Run ``script`` as ``__main__`` in this process, as ``python script`` would."""
+    os.environ[JSON_ENV] = str(out)
+    if quick:
+        os.environ[QUICK_ENV] = "1"
+    else:
+        os.environ.pop(QUICK_ENV, None)
+    if str(script.parent) not in sys.path:
+        sys.path.insert(0, str(script.parent))
+    sys.argv = [str(script)]
+    buffer = io.StringIO()
+    rc = 0
+    with contextlib.redirect_stdout(buffer), contextlib.redirect_stderr(buffer):
+        try:
+            runpy.run_path(str(script), run_name="__main__")
+        except SystemExit as e:
+            rc = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+        except BaseException:  # noqa: BLE001 - a crashing proof fails, the others go on
+            traceback.print_exc()
+            rc = 1
+    os.environ.pop(JSON_ENV, None)
+    return rc, buffer.getvalue()
+
+
+def _worker_init(cwd: str) -> None:
+    os.chdir(cwd)
 
 
 def _table(records) -> str:
@@ -157,7 +200,11 @@ def main(argv=None) -> int:
     p.add_argument("--quick", action="store_true", help="the smallest sizes")
     p.add_argument("--report", type=Path, default=None, help="write a Markdown report here")
     p.add_argument("--jobs", type=int, default=2, help="scripts run in parallel (default 2)")
-    p.add_argument("--timeout", type=float, default=600, help="seconds per script")
+    p.add_argument("--timeout", type=float, default=600,
+                   help="seconds per script (with --isolate; a worker is not interrupted)")
+    p.add_argument("--isolate", action="store_true",
+                   help="run every script in a fresh process of its own (slower: each imports "
+                        "JAX and compiles again)")
     p.add_argument("-v", "--verbose", action="store_true", help="print every script's output")
     args = p.parse_args(argv)
     scripts = discover(args.names)
@@ -165,10 +212,26 @@ def main(argv=None) -> int:
     print(f"running {len(scripts)} proofs ({'quick' if args.quick else 'default'} sizes, "
           f"{args.jobs} at a time) with {sys.executable}")
     records, done = {}, 0
-    with concurrent.futures.ThreadPoolExecutor(max(1, args.jobs)) as pool:
-        futures = {pool.submit(run_one, s, args.quick, args.timeout): s for s in scripts}
+    jobs = max(1, min(args.jobs, len(scripts)))
+    if args.isolate:
+        pool = concurrent.futures.ThreadPoolExecutor(jobs)
+    else:  # workers that import JAX once and keep their compiled functions
+        pool = concurrent.futures.ProcessPoolExecutor(
+            jobs, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_init,
+            initargs=(str(HERE.parent),))
+    with pool:
+        futures = {pool.submit(run_one, s, args.quick, args.timeout, args.isolate): s
+                   for s in scripts}
         for future in concurrent.futures.as_completed(futures):
-            r = future.result()
+            try:
+                r = future.result()
+            except Exception as e:  # noqa: BLE001 - a worker that died fails its script
+                script = futures[future]
+                doc = docstring(script)
+                r = dict(name=script.stem, theorem=doc.strip().splitlines()[0].rstrip("."),
+                         doc=doc, scope="see the script's output", results=[], rc=-1,
+                         output=f"the worker running it failed: {type(e).__name__}: {e}",
+                         status="FAILS", elapsed=0.0)
             done += 1
             records[r["name"]] = r
             print(f"[{done:>2}/{len(scripts)}] {r['name']:<26} {r['status']:<7} "
