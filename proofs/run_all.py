@@ -192,6 +192,39 @@ def report(records, path: Path, quick: bool, total: float) -> None:
     path.write_text("\n".join(lines) + "\n")
 
 
+def run_many(scripts, quick: bool, jobs: int = 2, timeout: float = 600,
+             isolate: bool = False, *, verbose: bool = False, progress: bool = False) -> list:
+    """Run ``scripts`` (``jobs`` at a time) and return their records in the same order."""
+    records, done = {}, 0
+    jobs = max(1, min(jobs, len(scripts)))
+    if isolate:
+        pool = concurrent.futures.ThreadPoolExecutor(jobs)
+    else:  # workers that import JAX once and keep their compiled functions
+        pool = concurrent.futures.ProcessPoolExecutor(
+            jobs, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_init,
+            initargs=(str(HERE.parent),))
+    with pool:
+        futures = {pool.submit(run_one, s, quick, timeout, isolate): s for s in scripts}
+        for future in concurrent.futures.as_completed(futures):
+            try:
+                r = future.result()
+            except Exception as e:  # noqa: BLE001 - a worker that died fails its script
+                script = futures[future]
+                doc = docstring(script)
+                r = dict(name=script.stem, theorem=doc.strip().splitlines()[0].rstrip("."),
+                         doc=doc, scope="see the script's output", results=[], rc=-1,
+                         output=f"the worker running it failed: {type(e).__name__}: {e}",
+                         status="FAILS", elapsed=0.0)
+            done += 1
+            records[r["name"]] = r
+            if progress:
+                print(f"[{done:>2}/{len(scripts)}] {r['name']:<26} {r['status']:<7} "
+                      f"{r['elapsed']:6.1f} s", flush=True)
+                if verbose or r["status"] == "FAILS":
+                    print(textwrap.indent(r["output"].rstrip()[-4000:], "    | "))
+    return [records[s.stem] for s in scripts]
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -211,34 +244,8 @@ def main(argv=None) -> int:
     start = time.perf_counter()
     print(f"running {len(scripts)} proofs ({'quick' if args.quick else 'default'} sizes, "
           f"{args.jobs} at a time) with {sys.executable}")
-    records, done = {}, 0
-    jobs = max(1, min(args.jobs, len(scripts)))
-    if args.isolate:
-        pool = concurrent.futures.ThreadPoolExecutor(jobs)
-    else:  # workers that import JAX once and keep their compiled functions
-        pool = concurrent.futures.ProcessPoolExecutor(
-            jobs, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_init,
-            initargs=(str(HERE.parent),))
-    with pool:
-        futures = {pool.submit(run_one, s, args.quick, args.timeout, args.isolate): s
-                   for s in scripts}
-        for future in concurrent.futures.as_completed(futures):
-            try:
-                r = future.result()
-            except Exception as e:  # noqa: BLE001 - a worker that died fails its script
-                script = futures[future]
-                doc = docstring(script)
-                r = dict(name=script.stem, theorem=doc.strip().splitlines()[0].rstrip("."),
-                         doc=doc, scope="see the script's output", results=[], rc=-1,
-                         output=f"the worker running it failed: {type(e).__name__}: {e}",
-                         status="FAILS", elapsed=0.0)
-            done += 1
-            records[r["name"]] = r
-            print(f"[{done:>2}/{len(scripts)}] {r['name']:<26} {r['status']:<7} "
-                  f"{r['elapsed']:6.1f} s", flush=True)
-            if args.verbose or r["status"] == "FAILS":
-                print(textwrap.indent(r["output"].rstrip()[-4000:], "    | "))
-    ordered = [records[s.stem] for s in scripts]
+    ordered = run_many(scripts, args.quick, args.jobs, args.timeout, args.isolate,
+                       verbose=args.verbose, progress=True)
     total = time.perf_counter() - start
     print()
     print(_table(ordered))

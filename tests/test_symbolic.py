@@ -1,5 +1,6 @@
 """jconv.symbolic: the reference semantics against the NumPy direct sums, the matrix
-forms, the pictures, errors, and the symbolic proofs."""
+forms, the pictures, errors and results. The laws themselves (every ``prove_*`` and
+``laws.check_*``) run in the proof scripts, which test_proofs.py runs."""
 
 from __future__ import annotations
 
@@ -255,45 +256,6 @@ def test_conv_output_shape():
 
 
 # -- the checks themselves --------------------------------------------------------------
-
-
-@pytest.mark.parametrize("prove", [
-    S.prove_linearity, S.prove_commutativity, S.prove_flip_identity, S.prove_associativity,
-    S.prove_convolution_theorem, S.prove_adjoint, S.prove_parameter_count,
-    S.prove_translation_equivariance, S.prove_output_size, S.prove_transpose_size,
-    S.prove_same_padding,
-])
-def test_symbolic_proofs_hold_for_all_sizes(prove):
-    result = prove()
-    assert result.holds is True, result
-    assert result.scope == S.CheckResult.ALL_SIZES and result.elapsed >= 0 and result.statement
-
-
-def test_exact_checks_hold_at_sizes():
-    results = [
-        S.laws.check_commutativity((4, 2), (2, 3)),
-        S.laws.check_correlation_not_commutative((3,), (2,)),
-        S.laws.check_flip_identity((4, 3), (2, 2), "valid"),
-        S.laws.check_associativity((3,), (3,), (3,), "circular"),
-        S.laws.check_layer_composition((1, 1, 6), (2, 1, 2), (1, 2, 3)),
-        S.laws.check_circulant_diagonalization(6),
-        S.laws.check_convolution_theorem(5),
-        S.laws.check_linear_via_circular(3, 3),
-        S.laws.check_adjoint((1, 2, 6), (2, 2, 3), stride=3, dilation=2),
-        S.laws.check_groups((1, 3, 4), (3, 1, 2), groups=3),
-        S.laws.check_translation_equivariance((1, 1, 6), (1, 1, 3), (1,), padding=1,
-                                         padding_mode="circular"),
-        S.laws.check_fc_constraints((1, 1, 4), (1, 1, 2)),
-        S.laws.check_pointwise((1, 2, 3), 2),
-        S.laws.check_full_kernel_fc((1, 1, 2, 2), 2),
-        S.laws.check_scalar_conv(),
-        S.laws.check_output_sizes(4, 2, 2, 2, 1),
-        S.laws.check_matrix_forms((1, 1, 3, 3), (1, 1, 2, 2)),
-        S.laws.check_linearity((1, 1, 4), (1, 1, 2)),
-    ]
-    for r in results:
-        assert r.holds is True, r
-        assert r.scope.startswith("verified for sizes")
 
 
 def test_check_result_and_combine():
