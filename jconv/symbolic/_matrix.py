@@ -21,8 +21,7 @@ from ._reference import (
     conv_terms,
     signal_pairs,
     transpose_setup,
-    transpose_taps,
-    window,
+    transpose_terms,
 )
 
 
@@ -229,23 +228,14 @@ def conv_transpose_matrix(w, input_shape, **kwargs) -> sympy.SparseMatrix:
     cl = setup["channels_last"]
     _, wf = conv_first(np.empty(x_shape, object), w, cl)
     c_in, c_out_group = wf.shape[:2]
-    groups = setup["groups"]
-    c_in_group = c_in // groups
-    c_out = c_out_group * groups
+    c_out = c_out_group * setup["groups"]
     sizes, out = setup["sizes"], setup["out"]
-    tables = transpose_taps(setup)
     entries: dict = {}
-    for q in itertools.product(*(range(o) for o in out)):
-        pairs = window(tables, q)
-        for g in range(groups):
-            for o in range(c_out_group):
-                row = _layout_index(g * c_out_group + o, q, c_out, out, cl)
-                for c in range(c_in_group):
-                    for t, i in pairs:
-                        col = _layout_index(g * c_in_group + c, i, c_in, sizes, cl)
-                        entries.setdefault((row, col), []).append(
-                            wf[(g * c_in_group + c, o, *t)]
-                        )
+    for q, oc, terms in transpose_terms(setup, c_in, c_out_group):
+        row = _layout_index(oc, q, c_out, out, cl)
+        for ci, o, t, i in terms:
+            col = _layout_index(ci, i, c_in, sizes, cl)
+            entries.setdefault((row, col), []).append(wf[(ci, o, *t)])
     return _sparse(c_out * math.prod(out), c_in * math.prod(sizes), entries)
 
 

@@ -280,28 +280,33 @@ def transpose_taps(setup):
     return tables
 
 
-def conv_transpose_objects(x, w, bias, setup) -> np.ndarray:
-    """The scatter definition, gathered per output, on channels-first object arrays."""
-    n_batch, c_in = x.shape[:2]
-    c_out_group = w.shape[1]
+def transpose_terms(setup, c_in: int, c_out_group: int):
+    """Every term of the scatter definition gathered per output, once: the shared loop of
+    `conv_transpose` and `conv_transpose_matrix`.
+
+    Yields ``(q, oc, [(ci, o, t, i), ...])`` per output position ``q`` and output channel
+    ``oc``: input ``x[ci, *i]`` meets kernel entry ``w[ci, o, *t]``.
+    """
     groups = setup["groups"]
     c_in_group = c_in // groups
     tables = transpose_taps(setup)
-    y = np.empty((n_batch, c_out_group * groups, *setup["out"]), dtype=object)
     for q in itertools.product(*(range(o) for o in setup["out"])):
         pairs = window(tables, q)
         for g in range(groups):
             for o in range(c_out_group):
-                for n in range(n_batch):
-                    terms = [
-                        x[(n, g * c_in_group + c, *i)] * w[(g * c_in_group + c, o, *t)]
-                        for c in range(c_in_group)
-                        for t, i in pairs
-                    ]
-                    value = add(terms)
-                    if bias is not None:
-                        value = value + bias[g * c_out_group + o]
-                    y[(n, g * c_out_group + o, *q)] = value
+                yield q, g * c_out_group + o, [(g * c_in_group + c, o, t, i)
+                                               for c in range(c_in_group) for t, i in pairs]
+
+
+def conv_transpose_objects(x, w, bias, setup) -> np.ndarray:
+    """The scatter definition, gathered per output, on channels-first object arrays."""
+    n_batch, c_in = x.shape[:2]
+    c_out_group = w.shape[1]
+    y = np.empty((n_batch, c_out_group * setup["groups"], *setup["out"]), dtype=object)
+    for q, oc, terms in transpose_terms(setup, c_in, c_out_group):
+        for n in range(n_batch):
+            value = add([x[(n, ci, *i)] * w[(ci, o, *t)] for ci, o, t, i in terms])
+            y[(n, oc, *q)] = value if bias is None else value + bias[oc]
     return y
 
 
