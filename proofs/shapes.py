@@ -9,7 +9,7 @@
 Proved with symbolic sizes (division with remainder: floor(a/s) = (a - r)/s, 0 <= r < s);
 verified exhaustively on a grid against counting windows; every numeric algorithm's
 whole operator (output shape included) is compared with the symbolic one for strided,
-dilated, SAME and transposed configurations.
+dilated, SAME and transposed configurations and the signal modes.
 """
 
 from __future__ import annotations
@@ -40,6 +40,8 @@ def main(argv=None) -> int:
                          padding="same"),
         S.check_operator("conv_transpose", (1, 2, 4), (2, 1, 3), algorithm=alg, stride=3,
                          padding=1, output_padding=2),
+        S.check_operator("convolve", (7,), (3,), algorithm=alg, mode="valid"),
+        S.check_operator("convolve", (4, 7), (2, 3), algorithm=alg, mode="same"),
     ])
     return proof.finish(args)
 
