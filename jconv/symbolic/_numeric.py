@@ -1,13 +1,17 @@
-r"""The numeric functions against the reference semantics, one bilinear map at a time.
+r"""The operator probe: a numeric operator against its symbolic matrix, completely.
 
-Each check takes the numeric function as an argument (default: the `jconv` function,
-with ``algorithm=`` forcing one algorithm), so a deliberately wrong function can be
-passed in to see the check fail. All run in float64 with ``jax_enable_x64`` on.
+`check_operator` looks the operator up in `OPERATORS` (which jconv function, and how to
+build its symbolic form and reference) and probes it with `check_bilinear_operator`.
+The numeric function is an argument (default: the `jconv` function, with ``algorithm=``
+forcing one algorithm), so a deliberately wrong function can be passed in to see the
+check fail. Everything runs in float64 with ``jax_enable_x64`` on.
 """
 
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 import sympy
@@ -279,17 +283,30 @@ def _vjp(numeric, x_shape, w_shape, kw):
                  name_suffix=" in w")]
 
 
+class Operator(NamedTuple):
+    """One entry of `OPERATORS`."""
+
+    function: str
+    """The `jconv` function checked by default."""
+    algorithm_keyword: str
+    """Its keyword that forces an algorithm."""
+    spec: Callable
+    """``(numeric, a_shape, b_shape, kwargs) ->`` the `check_bilinear_operator` arguments
+    (a list of them for a combined check)."""
+    title: str
+    """The name of the results."""
+
+
 OPERATORS = {
-    # name: (the jconv function checked by default, its algorithm keyword, the spec, title)
-    "conv": ("conv", "algorithm", _conv, "conv"),
-    "conv_transpose": ("conv_transpose", "algorithm", _conv_transpose, "conv_transpose"),
-    "convolve": ("convolve", "method", _signal("convolve"), "convolve"),
-    "correlate": ("correlate", "method", _signal("correlate"), "correlate"),
-    "input_grad": ("conv_input_grad", "algorithm", _input_grad, "input VJP = M^T"),
-    "kernel_grad": ("conv_kernel_grad", "algorithm", _kernel_grad, "kernel VJP = A^T"),
-    "transpose_adjoint": ("conv_transpose", "algorithm", _transpose_adjoint,
-                          "conv_transpose = M^T"),
-    "vjp": ("conv", "algorithm", _vjp, "jax.vjp of conv"),
+    "conv": Operator("conv", "algorithm", _conv, "conv"),
+    "conv_transpose": Operator("conv_transpose", "algorithm", _conv_transpose, "conv_transpose"),
+    "convolve": Operator("convolve", "method", _signal("convolve"), "convolve"),
+    "correlate": Operator("correlate", "method", _signal("correlate"), "correlate"),
+    "input_grad": Operator("conv_input_grad", "algorithm", _input_grad, "input VJP = M^T"),
+    "kernel_grad": Operator("conv_kernel_grad", "algorithm", _kernel_grad, "kernel VJP = A^T"),
+    "transpose_adjoint": Operator("conv_transpose", "algorithm", _transpose_adjoint,
+                                  "conv_transpose = M^T"),
+    "vjp": Operator("conv", "algorithm", _vjp, "jax.vjp of conv"),
 }
 """The operators `check_operator` probes: the function, its shapes, and the symbolic form."""
 
@@ -340,7 +357,7 @@ def check_operator(
     if operator not in OPERATORS:
         raise ValueError(f"jconv.symbolic.check_operator: operator must be one of "
                          f"{sorted(OPERATORS)}, got {operator!r}")
-    fn_name, alg_kw, spec, title = OPERATORS[operator]
+    fn_name, alg_kw, spec, title = OPERATORS[operator]  # an Operator
     label = algorithm if numeric is None else getattr(numeric, "__name__", "custom")
     if numeric is None:
         numeric = functools.partial(getattr(_jconv(), fn_name), **{alg_kw: algorithm})
