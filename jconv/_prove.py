@@ -1,4 +1,4 @@
-"""Find and run the proof scripts, each in its own process; tabulate and report them.
+"""Find and run the proof scripts in worker processes; tabulate and report them.
 
 The logic behind ``jconv prove`` and ``proofs/run_all.py``. The scripts are the
 ``proofs/`` folder of a checkout, or, in an installed wheel, the copy shipped as
@@ -11,13 +11,18 @@ from __future__ import annotations
 
 import ast
 import concurrent.futures
+import contextlib
+import io
 import json
+import multiprocessing
 import os
+import runpy
 import subprocess
 import sys
 import tempfile
 import textwrap
 import time
+import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -69,28 +74,22 @@ def docstring(script: Path) -> str:
         return script.stem
 
 
-def run_one(script: Path, quick: bool, timeout: float) -> dict:
-    """Run one script in a subprocess; return its record (JSON results when it wrote them)."""
+def run_one(script: Path, quick: bool, timeout: float, isolate: bool = True) -> dict:
+    """Run one script, in a subprocess of its own or (``isolate`` False) in this process;
+    return its record (its JSON results when it wrote them)."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "result.json"
-        env = dict(os.environ, **{JSON_ENV: str(out)})
-        if quick:
-            env[QUICK_ENV] = "1"
-        else:
-            env.pop(QUICK_ENV, None)
         start = time.perf_counter()
-        try:
-            proc = subprocess.run([sys.executable, str(script)], cwd=script.parent.parent, env=env,
-                                  capture_output=True, text=True, timeout=timeout)
-            rc, output = proc.returncode, proc.stdout + proc.stderr
-        except subprocess.TimeoutExpired as e:
-            rc = -1
-            output = e.stdout or ""
-            if isinstance(output, bytes):
-                output = output.decode(errors="replace")
-            output += f"\n(timed out after {timeout:.0f} s)"
+        if isolate:
+            rc, output = _run_subprocess(script, quick, timeout, out)
+        else:
+            rc, output = _run_here(script, quick, out)
         elapsed = time.perf_counter() - start
         record = json.loads(out.read_text()) if out.exists() else {}
+    return _record(script, record, rc, output, elapsed)
+
+
+def _record(script: Path, record: dict, rc: int, output: str, elapsed: float) -> dict:
     doc = docstring(script)
     record.setdefault("theorem", doc.strip().splitlines()[0].rstrip("."))
     record.setdefault("doc", doc)
@@ -103,17 +102,76 @@ def run_one(script: Path, quick: bool, timeout: float) -> dict:
     return record
 
 
+def _run_subprocess(script: Path, quick: bool, timeout: float, out: Path) -> tuple[int, str]:
+    env = dict(os.environ, **{JSON_ENV: str(out)})
+    if quick:
+        env[QUICK_ENV] = "1"
+    else:
+        env.pop(QUICK_ENV, None)
+    try:
+        proc = subprocess.run([sys.executable, str(script)], cwd=script.parent.parent, env=env,
+                              capture_output=True, text=True, timeout=timeout)
+        return proc.returncode, proc.stdout + proc.stderr
+    except subprocess.TimeoutExpired as e:
+        output = e.stdout or ""
+        if isinstance(output, bytes):
+            output = output.decode(errors="replace")
+        return -1, output + f"\n(timed out after {timeout:.0f} s)"
+
+
+def _run_here(script: Path, quick: bool, out: Path) -> tuple[int, str]:
+    """Run ``script`` as ``__main__`` in this process, as ``python script`` would."""
+    os.environ[JSON_ENV] = str(out)
+    if quick:
+        os.environ[QUICK_ENV] = "1"
+    else:
+        os.environ.pop(QUICK_ENV, None)
+    if str(script.parent) not in sys.path:
+        sys.path.insert(0, str(script.parent))
+    sys.argv = [str(script)]
+    buffer = io.StringIO()
+    rc = 0
+    with contextlib.redirect_stdout(buffer), contextlib.redirect_stderr(buffer):
+        try:
+            runpy.run_path(str(script), run_name="__main__")
+        except SystemExit as e:
+            rc = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+        except BaseException:  # noqa: BLE001 - a crashing proof fails, the others go on
+            traceback.print_exc()
+            rc = 1
+    os.environ.pop(JSON_ENV, None)
+    return rc, buffer.getvalue()
+
+
 def run(scripts: Sequence[Path], quick: bool = False, jobs: int = 2, timeout: float = 600,
-        on_done: Callable[[int, int, dict], None] | None = None) -> list[dict]:
+        on_done: Callable[[int, int, dict], None] | None = None,
+        isolate: bool = False) -> list[dict]:
     """Run the scripts, ``jobs`` at a time; the records in the order of ``scripts``.
 
+    By default ``jobs`` worker processes each import JAX once and run several scripts in
+    turn, keeping what they compiled; ``isolate`` runs every script in a fresh process
+    of its own instead (slower), and only then does ``timeout`` bound each script.
     ``on_done(done, total, record)`` is called as each script finishes (for progress).
     """
+    if not scripts:
+        return []
     records, done = {}, 0
-    with concurrent.futures.ThreadPoolExecutor(max(1, jobs)) as pool:
-        futures = [pool.submit(run_one, s, quick, timeout) for s in scripts]
+    jobs = max(1, min(jobs, len(scripts)))
+    if isolate:
+        pool = concurrent.futures.ThreadPoolExecutor(jobs)
+    else:
+        pool = concurrent.futures.ProcessPoolExecutor(
+            jobs, mp_context=multiprocessing.get_context("spawn"), initializer=os.chdir,
+            initargs=(str(Path(scripts[0]).parent.parent),))
+    with pool:
+        futures = {pool.submit(run_one, s, quick, timeout, isolate): s for s in scripts}
         for future in concurrent.futures.as_completed(futures):
-            r = future.result()
+            script = futures[future]
+            try:
+                r = future.result()
+            except Exception as e:  # noqa: BLE001 - a worker that died fails its script
+                r = _record(script, {}, -1, f"the worker running it failed: "
+                            f"{type(e).__name__}: {e}", 0.0)
             done += 1
             records[r["name"]] = r
             if on_done is not None:

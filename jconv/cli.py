@@ -77,7 +77,8 @@ def _prove(args, parser) -> int:
         progress.step(k, f"{r['name']} {r['status']} ({r['elapsed']:.1f} s)")
 
     start = time.perf_counter()
-    records = _prove.run(scripts, args.quick, args.jobs, args.timeout, on_done=done)
+    records = _prove.run(scripts, args.quick, args.jobs, args.timeout, on_done=done,
+                         isolate=args.isolate)
     total = time.perf_counter() - start
     progress.close()
     failed = _prove.failed(records)
@@ -291,7 +292,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the results as JSON on stdout")
     p.add_argument("--report", metavar="FILE.md", help="also write a Markdown report (LaTeX math)")
     p.add_argument("--jobs", type=int, default=2, help="scripts run in parallel (default 2)")
-    p.add_argument("--timeout", type=float, default=600, help="seconds per script (default 600)")
+    p.add_argument("--timeout", type=float, default=600,
+                   help="seconds per script, with --isolate (default 600)")
+    p.add_argument("--isolate", action="store_true",
+                   help="every script in a fresh process of its own (slower)")
     p.add_argument("--dir", help="the folder of proof scripts (default: the checkout's proofs/, "
                                  "else the copy installed with jconv)")
     p.add_argument("-v", "--verbose", action="store_true", help="print every script's output")

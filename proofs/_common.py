@@ -88,7 +88,8 @@ class Proof:
     Example:
         proof = Proof(__doc__, "n = 8")
         proof.check(jconv.symbolic.prove_commutativity())
-        proof.numeric(args, lambda alg: [jconv.symbolic.check_convolve((8,), (3,), method=alg)])
+        proof.numeric(args, lambda alg: [
+            jconv.symbolic.check_operator("convolve", (8,), (3,), algorithm=alg)])
         return proof.finish(args)
     """
 
@@ -132,9 +133,9 @@ class Proof:
 
     def scope(self) -> str:
         """A one-line summary of the scopes proved."""
-        from jconv.symbolic import ALL_SIZES
+        from jconv.symbolic import CheckResult
 
-        symbolic = any(r.scope == ALL_SIZES and r.holds for r in self.results)
+        symbolic = any(r.scope == CheckResult.ALL_SIZES and r.holds for r in self.results)
         return ("all sizes (symbolic) + " if symbolic else "") + f"verified for {self.sizes}"
 
     def finish(self, args) -> int:

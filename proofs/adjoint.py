@@ -9,7 +9,7 @@
 
 Proved for all sizes by comparing the Iverson brackets of the defining sums (SymPy
 change of index); checked exactly with symbol arrays, including the padding
-bookkeeping; and for every numeric algorithm, jconv.conv_input_grad,
+bookkeeping; and for every numeric algorithm, in 1-D, 2-D and 3-D, jconv.conv_input_grad,
 jconv.conv_kernel_grad, jconv.conv_transpose and jax.vjp of jconv.conv are recovered
 by one-hot probing and compared with the transposed symbolic matrices entry by entry.
 """
@@ -34,16 +34,19 @@ def main(argv=None) -> int:
     proof.check(S.prove_transpose_size())
     proof.section("exact, symbol arrays")
     one_d = dict(stride=s, padding=1, groups=2)
-    proof.check(S.check_adjoint((1, 4, n), (4, 2, 3), **one_d))
-    proof.check(S.check_adjoint((2, 2, n - 1, n - 2), (2, 2, 3, 2), stride=(s, 1),
+    proof.check(S.laws.check_adjoint((1, 4, n), (4, 2, 3), **one_d))
+    proof.check(S.laws.check_adjoint((2, 2, n - 1, n - 2), (2, 2, 3, 2), stride=(s, 1),
                                 padding=((1, 0), (0, 1)), dilation=(1, 2)))
-    proof.section("numeric: every algorithm, every pass")
-    x_shape, w_shape = (1, 4, n), (4, 2, 3)
+    proof.section("numeric: every algorithm, every pass, 1-D, 2-D and 3-D")
+    cases = [
+        ((1, 4, n), (4, 2, 3), one_d),
+        ((1, 2, n - 2, n - 3), (2, 1, 3, 2), dict(stride=(s, 1), padding=1, groups=2)),
+        ((1, 2, 4, 3, 3), (2, 2, 2, 2, 2), dict(stride=(s, 1, 1), padding=((1, 0), 0, 1))),
+    ]
     proof.numeric(args, lambda alg: [
-        S.check_input_grad(x_shape, w_shape, algorithm=alg, **one_d),
-        S.check_kernel_grad(x_shape, w_shape, algorithm=alg, **one_d),
-        S.check_transpose_adjoint(x_shape, w_shape, algorithm=alg, **one_d),
-        S.check_vjp(x_shape, w_shape, algorithm=alg, **one_d),
+        S.check_operator(op, x_shape, w_shape, algorithm=alg, **kw)
+        for x_shape, w_shape, kw in cases
+        for op in ("input_grad", "kernel_grad", "transpose_adjoint", "vjp")
     ])
     return proof.finish(args)
 

@@ -29,18 +29,17 @@ def main(argv=None) -> int:
     proof.check(S.prove_commutativity())
     proof.check(S.prove_flip_identity())
     proof.section("exact, symbol arrays")
-    proof.check(S.check_commutativity((n,), (m,)))
-    proof.check(S.check_commutativity((n, m), (m, 2)))
-    proof.check(S.check_commutativity((n,), (n,), "circular"))
-    proof.check(S.check_correlation_not_commutative((n,), (m,)))
+    proof.check(S.laws.check_commutativity((n,), (m,)))
+    proof.check(S.laws.check_commutativity((n, m), (m, 2)))
+    proof.check(S.laws.check_commutativity((n,), (n,), "circular"))
+    proof.check(S.laws.check_correlation_not_commutative((n,), (m,)))
     for mode in ("full", "same", "valid", "circular"):
-        proof.check(S.check_flip_identity((n,), (m,), mode))
-    proof.check(S.check_flip_identity((n, m + 1), (m, 2), "same"))
+        proof.check(S.laws.check_flip_identity((n,), (m,), mode))
+    proof.check(S.laws.check_flip_identity((n, m + 1), (m, 2), "same"))
     proof.section("numeric: convolve/correlate equal the defining sums, every algorithm")
     proof.numeric(args, lambda alg: [
-        S.check_convolve((n,), (m,), "full", method=alg),
-        S.check_correlate((n,), (m,), "circular", method=alg),
-        S.check_commutativity_numeric((n,), (m,), method=alg),
+        S.check_operator("convolve", (n,), (m,), mode="full", algorithm=alg),
+        S.check_operator("correlate", (n,), (m,), mode="circular", algorithm=alg),
     ])
     return proof.finish(args)
 

@@ -7,8 +7,8 @@ The channel blocks of the conv matrix are single-channel correlation (Toeplitz)
 matrices; groups zero every block outside the diagonal groups (depthwise: G = C_in).
 The parameter count is proved with symbolic sizes; the block structure is checked
 exactly on symbol arrays and drawn as text (and as a PNG with --png FILE); every numeric
-algorithm's grouped conv is compared with the symbolic operator entry by entry and
-with the concatenation of per-group convolutions (a wrong group-to-channel map fails).
+algorithm's grouped and depthwise convs are compared with the symbolic operator entry
+by entry (a wrong group-to-channel map fails).
 """
 
 from __future__ import annotations
@@ -32,9 +32,9 @@ def main(argv=None) -> int:
     proof.check(S.prove_parameter_count())
     proof.section("exact, symbol arrays")
     x1, w1 = (1, 2 * G, n), (3 * G, 2, 3)
-    proof.check(S.check_groups(x1, w1, groups=G, padding=1))
+    proof.check(S.laws.check_groups(x1, w1, groups=G, padding=1))
     x2, w2 = (1, G, n, n), (2 * G, 1, 3, 3)  # depthwise, channel multiplier 2
-    proof.check(S.check_groups(x2, w2, groups=G, padding=1, stride=2))
+    proof.check(S.laws.check_groups(x2, w2, groups=G, padding=1, stride=2))
     W = S.symbols("w", (2 * G, 1, 2))
     B = S.conv_block_matrix(W, (G, n), groups=G)
     print(f"\n  the depthwise kernel matrix ({2 * G} x {G} channel blocks of "
@@ -47,8 +47,8 @@ def main(argv=None) -> int:
         print(f"  wrote {args.png}")
     proof.section("numeric: grouped conv, every algorithm")
     proof.numeric(args, lambda alg: [
-        S.check_conv(x1, w1, algorithm=alg, groups=G, padding=1),
-        S.check_groups_numeric(x2, w2, algorithm=alg, groups=G, padding=1, stride=2),
+        S.check_operator("conv", x1, w1, algorithm=alg, groups=G, padding=1),
+        S.check_operator("conv", x2, w2, algorithm=alg, groups=G, padding=1, stride=2),
     ])
     return proof.finish(args)
 

@@ -30,15 +30,15 @@ def main(argv=None) -> int:
     proof.check(S.prove_linearity())
     proof.section("exact, symbol arrays")
     layer = dict(stride=2, padding=1, groups=2, padding_mode="reflect")
-    proof.check(S.check_linearity((1, 4, n), (4, 2, k), **layer))
-    proof.check(S.check_linearity((1, 2, n, n - 1), (2, 2, k, k), padding="same", dilation=(1, 2)))
-    proof.check(S.check_linearity((1, 2, n - 2), (2, 1, k), op="conv_transpose", stride=2,
+    proof.check(S.laws.check_linearity((1, 4, n), (4, 2, k), **layer))
+    proof.check(S.laws.check_linearity((1, 2, n, n - 1), (2, 2, k, k), padding="same", dilation=(1, 2)))
+    proof.check(S.laws.check_linearity((1, 2, n - 2), (2, 1, k), op="conv_transpose", stride=2,
                                   output_padding=1))
-    proof.check(S.check_linearity((n,), (k,), op="convolve", mode="same"))
+    proof.check(S.laws.check_linearity((n,), (k,), op="convolve", mode="same"))
     proof.section("numeric: bilinear and equal to the symbolic operator, every algorithm")
     proof.numeric(args, lambda alg: [
-        S.check_conv((1, 4, n), (4, 2, k), algorithm=alg, **layer),
-        S.check_convolve((n,), (k,), "same", method=alg),
+        S.check_operator("conv", (1, 4, n), (4, 2, k), algorithm=alg, **layer),
+        S.check_operator("convolve", (n,), (k,), mode="same", algorithm=alg),
     ])
     return proof.finish(args)
 

@@ -29,7 +29,7 @@ def main(argv=None) -> int:
     n = args.n
     proof = Proof(__doc__, f"n = {n}")
     proof.section("the worked example")
-    proof.check(S.check_worked_example())
+    proof.check(S.laws.check_worked_example())
     a, b, c, d, e, f, g, h = sympy.symbols("a:h")
     M = S.conv_matrix([[[[a, b], [c, d]]], [[[e, f], [g, h]]]], (1, 3, 3))
     print("\n".join("    " + line for line in S.render_pattern(
@@ -44,12 +44,12 @@ def main(argv=None) -> int:
                                                 padding_mode="replicate")),
     ]  # circular padding: translation_equivariance.py
     for xs, ws, kw in configs:
-        proof.check(S.check_matrix_forms(xs, ws, **kw))
-    proof.check(S.check_matrix_forms((1, 2, n + 1), (2, 2, 3), padding=1,
+        proof.check(S.laws.check_matrix_forms(xs, ws, **kw))
+    proof.check(S.laws.check_matrix_forms((1, 2, n + 1), (2, 2, 3), padding=1,
                                      padding_mode="circular"))
     proof.section("numeric: one-hot probing against M, every algorithm")
     proof.numeric(args, lambda alg: [
-        S.check_conv(xs, ws, algorithm=alg, bias=i == 0, integer=i == 0, **kw)
+        S.check_operator("conv", xs, ws, algorithm=alg, bias=i == 0, integer=i == 0, **kw)
         for i, (xs, ws, kw) in enumerate(configs)
     ])
     return proof.finish(args)

@@ -1,8 +1,10 @@
 """Run every proof script, show progress and a summary table; exit 1 if anything fails.
 
 Discovers proofs/*.py (every script except this one and helpers whose names start
-with an underscore, so new proofs are picked up automatically), runs each in its own
-process with the current Python interpreter, and prints one row per theorem: its
+with an underscore, so new proofs are picked up automatically), runs them with the
+current Python interpreter in ``--jobs`` worker processes, each of which imports JAX
+once and runs several scripts in turn (sharing compiled functions; ``--isolate`` runs
+every script in a fresh process of its own instead), and prints one row per theorem: its
 statement, the scope proved (all sizes with symbolic sizes, and the sizes verified),
 the status and the time. ``--quick`` asks every script for its smallest sizes;
 ``--report FILE.md`` writes the statements and results as Markdown with LaTeX math.
@@ -37,7 +39,11 @@ def main(argv=None) -> int:
     p.add_argument("--quick", action="store_true", help="the smallest sizes")
     p.add_argument("--report", type=Path, default=None, help="write a Markdown report here")
     p.add_argument("--jobs", type=int, default=2, help="scripts run in parallel (default 2)")
-    p.add_argument("--timeout", type=float, default=600, help="seconds per script")
+    p.add_argument("--timeout", type=float, default=600,
+                   help="seconds per script (with --isolate; a worker is not interrupted)")
+    p.add_argument("--isolate", action="store_true",
+                   help="run every script in a fresh process of its own (slower: each imports "
+                        "JAX and compiles again)")
     p.add_argument("-v", "--verbose", action="store_true", help="print every script's output")
     args = p.parse_args(argv)
     try:
@@ -53,7 +59,8 @@ def main(argv=None) -> int:
         if args.verbose or r["status"] == "FAILS":
             print(textwrap.indent(r["output"].rstrip()[-4000:], "    | "))
 
-    records = _prove.run(scripts, args.quick, args.jobs, args.timeout, on_done=done)
+    records = _prove.run(scripts, args.quick, args.jobs, args.timeout, on_done=done,
+                         isolate=args.isolate)
     total = time.perf_counter() - start
     print()
     print(_prove.table(records))

@@ -8,7 +8,8 @@
 
 Proved with symbolic sizes (division with remainder: floor(a/s) = (a - r)/s, 0 <= r < s);
 verified exhaustively on a grid against counting windows; every numeric algorithm's
-output shapes are compared with the formulas.
+whole operator (output shape included) is compared with the symbolic one for strided,
+dilated, SAME and transposed configurations and the signal modes.
 """
 
 from __future__ import annotations
@@ -30,9 +31,18 @@ def main(argv=None) -> int:
     proof.check(S.prove_same_padding())
     proof.check(S.prove_transpose_size())
     proof.section("exhaustive grid")
-    proof.check(S.check_output_sizes(max_n=args.max_n))
-    proof.section("numeric shapes, every algorithm")
-    proof.numeric(args, lambda alg: S.check_shapes_numeric(algorithm=alg))
+    proof.check(S.laws.check_output_sizes(max_n=args.max_n))
+    proof.section("numeric: the whole operator (and so its output shape), every algorithm")
+    proof.numeric(args, lambda alg: [
+        S.check_operator("conv", (1, 1, 9), (1, 1, 3), algorithm=alg, stride=2, padding=1,
+                         dilation=2),
+        S.check_operator("conv", (1, 2, 7, 6), (2, 2, 3, 2), algorithm=alg, stride=(2, 3),
+                         padding="same"),
+        S.check_operator("conv_transpose", (1, 2, 4), (2, 1, 3), algorithm=alg, stride=3,
+                         padding=1, output_padding=2),
+        S.check_operator("convolve", (7,), (3,), algorithm=alg, mode="valid"),
+        S.check_operator("convolve", (4, 7), (2, 3), algorithm=alg, mode="same"),
+    ])
     return proof.finish(args)
 
 

@@ -1,9 +1,9 @@
 """The ``fft`` algorithm, forced, against the NumPy direct sums of reference.py.
 
-Covers every pass (forward, input gradient, kernel gradient) through the public
-functions, the polyphase rewrite (stride, kernel dilation, input dilation, negative
-padding, flip) on canonical specs, overlap-save blocking on long axes, complex dtypes,
-the float32 error bound, and the refusal of integer dtypes.
+What is specific to FFT (every pass on the shared cases is in test_conformance.py): the
+polyphase rewrite (stride, kernel dilation, input dilation, negative padding, flip) on
+canonical specs, overlap-save blocking on long axes, batch chunking, complex dtypes, the
+float32 error bound, and the refusal of integer dtypes.
 """
 
 import itertools
@@ -14,7 +14,6 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 import scipy.signal
-from forced_passes import check_forward, check_jax_grad, check_vjps, reference_case
 from hypothesis import given
 from hypothesis import strategies as st
 from reference import close, conv_ref, conv_transpose_ref, convolve_ref, vjp_ref
@@ -29,46 +28,10 @@ ALG = "fft"
 
 
 # (x shape, w shape, conv keyword arguments for jconv and reference.conv_ref)
-CASES = [
-    ((2, 3, 17), (4, 3, 5), dict(stride=1, pads=((2, 2),), dilation=1, groups=1)),
-    ((2, 3, 23), (4, 3, 4), dict(stride=3, pads=((1, 2),), dilation=2, groups=1)),
-    ((1, 4, 9, 8), (6, 2, 3, 2), dict(stride=(2, 1), pads=((1, 0), (2, 1)), dilation=(1, 2),
-                                      groups=2)),
-    ((2, 2, 10, 9), (3, 2, 3, 3), dict(stride=3, pads=((-1, 2), (2, -2)), dilation=(2, 1),
-                                       groups=1)),
-    ((1, 6, 11, 11), (6, 1, 7, 7), dict(stride=1, pads=((3, 3), (3, 3)), dilation=1,
-                                        groups=6)),  # depthwise
-    ((2, 3, 8, 9), (6, 1, 3, 3), dict(stride=2, pads=((0, 0), (0, 0)), dilation=2,
-                                      groups=3)),  # channel multiplier 2
-    ((1, 2, 6, 5, 7), (2, 2, 3, 2, 4), dict(stride=(1, 2, 1), pads=((1, 0), (0, 1), (2, 1)),
-                                            dilation=(1, 1, 2), groups=1)),
-    ((3, 4, 7, 6), (4, 4, 1, 1), dict(stride=1, pads=((0, 0), (0, 0)), dilation=1, groups=1)),
-    ((1, 2, 12, 3), (2, 2, 5, 1), dict(stride=(2, 1), pads=((2, 2), (0, 0)), dilation=1,
-                                       groups=1)),  # a pointwise (untransformed) dim
-]
-
 
 def _jconv_kw(kw):
     return dict(stride=kw["stride"], padding=kw["pads"], dilation=kw["dilation"],
                 groups=kw["groups"])
-
-
-@pytest.fixture(scope="module", params=range(len(CASES)))
-def case(request):
-    xs, ws, kw = CASES[request.param]
-    return reference_case(request.param, xs, ws, kw, _jconv_kw(kw))
-
-
-def test_forward(case):
-    check_forward(ALG, case)
-
-
-def test_input_and_kernel_grad(case):
-    check_vjps(ALG, case)
-
-
-def test_jax_grad(case):
-    check_jax_grad(ALG, case)
 
 
 def test_channels_last():
@@ -310,12 +273,12 @@ def test_vmap_and_jvp_with_forced_fft():
 def test_integer_dtype_is_refused():
     x, w = jnp.ones((1, 2, 9), jnp.int32), jnp.ones((2, 2, 3), jnp.int32)
     with pytest.raises(
-        ValueError,
+        jconv.AlgorithmRefused,
         match=r"jconv\.conv: algorithm='fft' cannot compute the forward pass: integer "
         r"convolution must be exact; FFT rounds \(dtype int32\)",
     ):
         jconv.conv(x, w, algorithm=ALG)
-    with pytest.raises(ValueError, match="FFT rounds"):
+    with pytest.raises(jconv.AlgorithmRefused, match="FFT rounds"):
         jconv.convolve(jnp.arange(5), jnp.arange(3), method=ALG)
     assert jconv.conv(x, w).dtype == jnp.int32  # "auto" picks an exact algorithm
 

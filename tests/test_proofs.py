@@ -1,6 +1,6 @@
-"""The proof scripts: each runs in a subprocess (quick sizes) and holds; each checks every
-registered algorithm; a fault makes a proof exit non-zero; run_all discovers, tabulates
-and reports; and ``import jconv`` does not import SymPy."""
+"""The proof scripts: all of them run once through run_all's workers (quick sizes) and
+hold; each checks every registered algorithm; a fault makes a proof exit non-zero;
+run_all discovers, tabulates and reports; and ``import jconv`` does not import SymPy."""
 
 from __future__ import annotations
 
@@ -40,15 +40,25 @@ def test_every_required_family_has_a_script():
     assert REQUIRED <= {p.stem for p in SCRIPTS}
 
 
-@pytest.mark.parametrize("script", SCRIPTS, ids=[p.stem for p in SCRIPTS])
-def test_proof_script_holds_at_quick_sizes(script, tmp_path):
-    out = tmp_path / "result.json"
-    proc = run([script], env={"JCONV_PROOF_QUICK": "1", "JCONV_PROOF_JSON": str(out)})
+@pytest.fixture(scope="module")
+def records(tmp_path_factory):
+    """Every proof at quick sizes, run once by run_all's workers (one subprocess)."""
+    out = tmp_path_factory.mktemp("proofs") / "records.json"
+    code = ("import json, sys; from pathlib import Path; from jconv import _prove; "
+            "json.dump(_prove.run(_prove.discover(Path(sys.argv[1])), quick=True), "
+            "open(sys.argv[2], 'w'))")
+    proc = run(["-c", code, PROOFS, out], timeout=900)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return {r["name"]: r for r in json.loads(out.read_text())}
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=[p.stem for p in SCRIPTS])
+def test_proof_script_holds_at_quick_sizes(script, records):
+    record = records[script.stem]
+    assert record["rc"] == 0, record["output"][-3000:]
     if script.stem not in REQUIRED:  # a proof written elsewhere: it must pass, that is all
         return
-    assert "THEOREM:" in proc.stdout and "SUMMARY:" in proc.stdout
-    record = json.loads(out.read_text())
+    assert "THEOREM:" in record["output"] and "SUMMARY:" in record["output"]
     assert record["status"] == "holds" and record["results"]
     names = " ".join(r["name"] for r in record["results"])
     for alg in jconv.algorithms():  # the registry, read now: new algorithms are included
@@ -123,12 +133,12 @@ def test_run_all_discovers_tabulates_and_reports(tmp_path):
         """{title}."""
         import sys
         from _common import Proof, parse, parser
-        from jconv.symbolic import ALL_SIZES, CheckResult
+        from jconv.symbolic import CheckResult
 
         def main(argv=None):
             args = parse(parser(__doc__, {{"n": (5, 2, "size")}}), argv)
             proof = Proof(__doc__, f"n = {{args.n}}")
-            proof.check(CheckResult("demo", "1 + 1 = 2", {holds}, ALL_SIZES, "by hand", 0.0,
+            proof.check(CheckResult("demo", "1 + 1 = 2", {holds}, CheckResult.ALL_SIZES, "by hand", 0.0,
                                     r"1 + 1 = 2"))
             return proof.finish(args)
 

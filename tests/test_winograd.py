@@ -1,8 +1,8 @@
 """The ``winograd`` algorithm, forced, against the NumPy direct sums of reference.py.
 
-Covers every pass through the public functions (the kernel gradient through kernel
-chunking), groups, depthwise, channels_last, 1-D/2-D/3-D, negative padding, the
-float32 accuracy of the chosen tiles, the refusals, and the generated table.
+What is specific to Winograd (every pass on the shared cases is in test_conformance.py):
+tile choice and kernel chunking, channels_last, the float32 and float64 accuracy of the
+tiles, the refusals, cache-blocking chunks, and the exact Cook-Toom tables.
 """
 
 import dataclasses
@@ -15,28 +15,15 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 import scipy.signal
-from forced_passes import check_forward, check_jax_grad, check_vjps, reference_case
 from reference import close, conv_ref, conv_transpose_ref
 
 import jconv
 from jconv import _select
 from jconv._algorithms import winograd
-from jconv._algorithms._winograd_tables import TABLES
 from jconv._spec import ConvSpec
 
 ALG = "winograd"
 ROOT = Path(__file__).resolve().parent.parent
-
-
-CASES = [
-    ((2, 3, 19), (4, 3, 3), dict(pads=((1, 1),), groups=1)),
-    ((2, 3, 11), (2, 3, 5), dict(pads=((4, -2),), groups=1)),
-    ((2, 4, 10, 9), (6, 2, 3, 3), dict(pads=((1, 1), (1, 1)), groups=2)),
-    ((1, 3, 9, 12), (3, 1, 5, 2), dict(pads=((-1, 2), (0, 1)), groups=3)),  # depthwise
-    ((1, 2, 8, 8), (6, 1, 3, 3), dict(pads=((1, 1), (1, 1)), groups=2)),   # multiplier 3
-    ((1, 2, 5, 6, 7), (3, 2, 3, 2, 3), dict(pads=((1, 1), (0, 1), (1, 1)), groups=1)),
-    ((2, 3, 7, 6), (2, 3, 1, 4), dict(pads=((0, 0), (2, 1)), groups=1)),   # a 1-tap dim
-]
 
 
 @pytest.fixture
@@ -59,24 +46,6 @@ def run_traced(x, w, spec):
     """``winograd.run`` compiled afresh (a new function: no trace cached under other
     settings is reused)."""
     return jax.jit(lambda a, b: winograd.run(a, b, spec))(jnp.asarray(x), jnp.asarray(w))
-
-
-@pytest.fixture(scope="module", params=range(len(CASES)))
-def case(request):
-    xs, ws, kw = CASES[request.param]
-    return reference_case(request.param, xs, ws, kw, dict(padding=kw["pads"], groups=kw["groups"]))
-
-
-def test_forward(case):
-    check_forward(ALG, case)
-
-
-def test_input_and_kernel_grad(case):
-    check_vjps(ALG, case)
-
-
-def test_jax_grad(case):
-    check_jax_grad(ALG, case)
 
 
 def test_kernel_grad_uses_kernel_chunks():
@@ -165,7 +134,7 @@ def test_float32_accuracy(m, bound, monkeypatch, fresh_plans):
 def test_float64_accuracy_of_every_tile():
     """Every table entry a float64 plan may use (alpha <= MAX_ALPHA_64), forced as the
     tiles of a 1-D convolution, stays within 1e-12 of the direct sum in float64."""
-    entries = sorted(e for e in TABLES if e[0] + e[1] - 1 <= winograd.MAX_ALPHA_64)
+    entries = sorted(e for e in winograd.ENTRIES if e[0] + e[1] - 1 <= winograd.MAX_ALPHA_64)
     assert {m + r - 1 for m, r in entries} == set(range(1, winograd.MAX_ALPHA_64 + 1))
     rng = np.random.default_rng(16)
     for m, r in entries:
@@ -183,21 +152,21 @@ def test_float64_accuracy_of_every_tile():
 def test_refuses_stride_and_dilation():
     x, w = jnp.ones((1, 2, 9, 9)), jnp.ones((2, 2, 3, 3))
     with pytest.raises(
-        ValueError,
+        jconv.AlgorithmRefused,
         match=r"jconv\.conv: algorithm='winograd' cannot compute the forward pass: minimal "
         r"filtering needs unit stride and no dilation; got stride \(2, 2\)",
     ):
         jconv.conv(x, w, stride=2, algorithm=ALG)
-    with pytest.raises(ValueError, match=r"got kernel dilation \(1, 2\)"):
+    with pytest.raises(jconv.AlgorithmRefused, match=r"got kernel dilation \(1, 2\)"):
         jconv.conv(x, w, dilation=(1, 2), algorithm=ALG)
-    with pytest.raises(ValueError, match=r"input dilation \(2, 2\)"):  # conv_transpose stride 2
+    with pytest.raises(jconv.AlgorithmRefused, match=r"input dilation \(2, 2\)"):  # conv_transpose stride 2
         jconv.conv_transpose(x, w, stride=2, algorithm=ALG)
 
 
 def test_refuses_large_kernels():
     x, w = jnp.ones((1, 2, 40, 40), jnp.float32), jnp.ones((2, 2, 9, 3), jnp.float32)
     with pytest.raises(
-        ValueError,
+        jconv.AlgorithmRefused,
         match=r"algorithm='winograd' cannot compute the forward pass: in spatial dim 0 both "
         r"the kernel \(9 taps\) and the output \(32\) are longer than a tile \(alpha <= 5 "
         r"for a 2-D float32 pass\) covers",
@@ -214,12 +183,12 @@ def test_refuses_when_nothing_is_saved():
     save: F(m, 1) and F(1, r) take as many products as the direct sum."""
     x, w = jnp.ones((2, 4, 8, 8)), jnp.ones((3, 4, 1, 1))
     with pytest.raises(
-        ValueError,
+        jconv.AlgorithmRefused,
         match=r"algorithm='winograd' cannot compute the forward pass: minimal filtering "
         r"saves no multiplications here \(kernel \(1, 1\), output \(8, 8\)\)",
     ):
         jconv.conv(x, w, algorithm=ALG)
-    with pytest.raises(ValueError, match=r"cannot compute the kernel grad pass: minimal filtering"):
+    with pytest.raises(jconv.AlgorithmRefused, match=r"cannot compute the kernel grad pass: minimal filtering"):
         jconv.conv_kernel_grad(x, jnp.ones((2, 3, 8, 8)), w.shape, algorithm=ALG)
     # a 3x1 kernel still saves along its long dim
     y = jconv.conv(x, jnp.ones((3, 4, 3, 1)), algorithm=ALG)
@@ -229,52 +198,37 @@ def test_refuses_when_nothing_is_saved():
 def test_refuses_integers():
     x, w = jnp.ones((1, 2, 9), jnp.int32), jnp.ones((2, 2, 3), jnp.int32)
     with pytest.raises(
-        ValueError,
+        jconv.AlgorithmRefused,
         match=r"algorithm='winograd' cannot compute the forward pass: integer convolution "
         r"must be exact; Winograd's transforms have fractional entries \(dtype int32\)",
     ):
         jconv.conv(x, w, algorithm=ALG)
 
 
-# -- the generated table --------------------------------------------------------------------
+# -- the Cook-Toom tables ------------------------------------------------------------------
 
 
-def test_table_is_regenerated_identically():
+def test_tables_prove_and_round_once():
     from jconv.symbolic import winograd as W
 
-    path = ROOT / "jconv" / "_algorithms" / "_winograd_tables.py"
-    assert path.read_text() == W.table_source()
-    from jconv._algorithms._winograd_tables import TABLES
-
-    assert set(TABLES) == set(W.table_entries())
-    for (m, r), (at, g, bt) in TABLES.items():
-        t = W.cook_toom(m, r)
-        assert (tuple(map(tuple, t.AT.tolist())), tuple(map(tuple, t.G.tolist())),
-                tuple(map(tuple, t.BT.tolist()))) == (at, g, bt)
+    assert W.check_table(5)
 
 
 def test_lavin_gray_f23():
     """F(2, 3) matches the published transforms up to the row scaling of B^T and G."""
-    from jconv.symbolic import winograd as W
-
-    t = W.cook_toom(2, 3)
-    assert t.AT.tolist() == [[1, 1, 1, 0], [0, 1, -1, 1]]
-    assert t.BT.tolist() == [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, -1, 0, 1]]
-    assert np.array(t.G.tolist(), float).tolist() == [
-        [1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]]
+    at, g, bt = winograd.cook_toom(2, 3)
+    assert at == ((1, 1, 1, 0), (0, 1, -1, 1))
+    assert bt == ((1, 0, -1, 0), (0, 1, 1, 0), (0, -1, 1, 0), (0, -1, 0, 1))
+    assert np.array(g, float).tolist() == [[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5],
+                                           [0, 0, 1]]
+    with pytest.raises(ValueError, match=r"cook_toom: F\(5, 5\) needs"):
+        winograd.cook_toom(5, 5)
 
 
 def test_numeric_module_does_not_import_sympy():
     code = ("import sys, jconv, jconv._algorithms.winograd; "
             "assert 'sympy' not in sys.modules, 'sympy imported'")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
-
-
-def test_proof_script_quick():
-    proc = subprocess.run([sys.executable, "proofs/winograd.py", "--quick"], cwd=ROOT,
-                          capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    assert "SUMMARY" in proc.stdout and "holds" in proc.stdout
 
 
 # -- chunking (cache blocking) ---------------------------------------------------------------

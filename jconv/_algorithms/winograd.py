@@ -9,8 +9,8 @@ cotangent and whose output is small, use the same machinery). Tile ``i`` and chu
 
     y[i m + k] = sum_c  A^T [ (G w_c) (.) (B^T d_{i,c}) ]_k ,
 
-with ``A^T, G, B^T`` from the exact Cook-Toom table (``_winograd_tables.py``, generated
-and proved by `jconv.symbolic.winograd`). Nested over the dims, the elementwise products
+with ``A^T, G, B^T`` the exact Cook-Toom transforms of `cook_toom` (built on first
+use; `jconv.symbolic.winograd` proves these very matrices). Nested over the dims, the elementwise products
 of all tiles become, for each of the ``prod(alpha)`` transform points, one matrix
 product contracting the input channels and the kernel chunks:
 
@@ -35,6 +35,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+from fractions import Fraction
 
 import jax
 import jax.numpy as jnp
@@ -52,7 +53,6 @@ from ._common import (
     relayout_bytes,
     sum_chunks,
 )
-from ._winograd_tables import TABLES
 
 # The largest tile (alpha = m + r - 1) per dimensionality: larger tiles save more
 # products but round more, and the rounding compounds over the dims. These keep the
@@ -77,10 +77,69 @@ MAX_ALPHA_3D = 4
 # The rates and their fit are in the benchmarks' notes.
 
 
+# Cook-Toom. The product s = h g of polynomials with m and r coefficients has
+# alpha = m + r - 1 coefficients, fixed by its values at alpha - 1 finite points p_k and
+# at infinity (its leading coefficient). With V_n the alpha x n evaluation matrix (rows
+# [1, p_k, ..., p_k^(n-1)], and [0, ..., 0, 1] for infinity),
+#     s = V_alpha^-1 [(V_m h) * (V_r g)].
+# The correlation y_i = sum_k d_k ds_k/dh_i is the transpose of this map in h, so
+#     A^T = V_m^T,   G = V_r,   B^T = V_alpha^-T,
+# and then row k of B^T is scaled to a primitive integer vector and row k of G by the
+# inverse scale (the product is unchanged): the data transform, applied to every tile,
+# keeps small integer entries, and the fractions sit in the kernel transform.
+POINTS = (0, 1, -1, 2, -2, Fraction(1, 2), Fraction(-1, 2))
+"""The finite interpolation points, used in this order (small magnitudes and reciprocal
+pairs first, the usual well-conditioned choice); infinity is always the last point."""
+MAX_TILE = len(POINTS) + 1
+"""The largest tile ``alpha = m + r - 1`` with transforms (8)."""
+ENTRIES = tuple((m, r) for m in range(1, MAX_TILE + 1) for r in range(1, MAX_TILE + 2 - m))
+"""Every ``(m, r)`` with ``m, r >= 1`` and ``m + r - 1 <= MAX_TILE``, in planning order."""
+
+Rational = tuple[tuple[Fraction, ...], ...]
+
+
+def _evaluation(points: tuple, n: int) -> list[list[Fraction]]:
+    """``V_n``: ``[p^0 .. p^(n-1)]`` per finite point, then ``[0 .. 0 1]`` (infinity)."""
+    return [[Fraction(p) ** j for j in range(n)] for p in points] + [[Fraction(0)] * (n - 1)
+                                                                     + [Fraction(1)]]
+
+
+def _inverse(a: list[list[Fraction]]) -> list[list[Fraction]]:
+    """The exact inverse of a nonsingular square matrix (Gauss-Jordan)."""
+    n = len(a)
+    aug = [list(row) + [Fraction(int(i == j)) for j in range(n)] for i, row in enumerate(a)]
+    for c in range(n):
+        p = next(i for i in range(c, n) if aug[i][c] != 0)
+        aug[c], aug[p] = aug[p], aug[c]
+        aug[c] = [v / aug[c][c] for v in aug[c]]
+        for i in range(n):
+            if i != c and aug[i][c] != 0:
+                aug[i] = [v - aug[i][c] * u for v, u in zip(aug[i], aug[c])]
+    return [row[n:] for row in aug]
+
+
 @functools.cache
-def _matrices(m: int, r: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def cook_toom(m: int, r: int) -> tuple[Rational, Rational, Rational]:
+    """The exact transforms ``(AT, G, BT)`` of ``F(m, r)``, row-major tuples of Fractions:
+    ``y = AT [(G g) * (BT d)]`` is ``y[i] = sum_j d[i + j] g[j]``, ``i < m``."""
+    if (m, r) not in ENTRIES:
+        raise ValueError(f"cook_toom: F({m}, {r}) needs m, r >= 1 and m + r - 1 <= {MAX_TILE}")
+    points = POINTS[:m + r - 2]
+    at = [list(col) for col in zip(*_evaluation(points, m))]
+    g = _evaluation(points, r)
+    bt = [list(col) for col in zip(*_inverse(_evaluation(points, m + r - 1)))]
+    for k, row in enumerate(bt):
+        scale = Fraction(math.lcm(*(v.denominator for v in row)),
+                         math.gcd(*(v.numerator for v in row)))
+        bt[k] = [v * scale for v in row]
+        g[k] = [v / scale for v in g[k]]
+    return tuple(tuple(tuple(row) for row in mat) for mat in (at, g, bt))
+
+
+@functools.cache
+def float_transforms(m: int, r: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(AT, G, BT) of F(m, r) as float64 arrays (each entry the rational, rounded once)."""
-    return tuple(np.array([[float(v) for v in row] for row in mat]) for mat in TABLES[(m, r)])
+    return tuple(np.array([[float(v) for v in row] for row in mat]) for mat in cook_toom(m, r))
 
 
 class _Dim(tuple):
@@ -127,7 +186,7 @@ def _choose_dim(O: int, K: int, max_alpha: int) -> _Dim | None:
     and an FFT or a direct method is faster. None when nothing qualifies.
     """
     best = None
-    for (m, r) in TABLES:
+    for (m, r) in ENTRIES:
         alpha = m + r - 1
         T, C = -(-O // m), -(-K // r)
         if alpha > max_alpha or (T > 1 and C > 1):
@@ -208,7 +267,7 @@ def _estimate(spec: ConvSpec, c) -> tuple[float, int]:
         wide *= 4.0  # a complex multiply-add is four real ones
     v, u, mt = n * g * ci * A * TT * CC, g * co * ci * A * CC, n * g * co * A * TT
     gemm = wide * 2 * g * A * (n * TT) * ci * CC * co / c["winograd_gemm_flops"]
-    mats = [_matrices(d.m, d.r) for d in dims]
+    mats = [float_transforms(d.m, d.r) for d in dims]
     ops = (
         v * sum(_nnz(bt) for _, _, bt in mats)
         + u * sum(_nnz(gm) for _, gm, _ in mats)
@@ -249,7 +308,7 @@ def _input_tiles(a, axis: int, d: _Dim, out_axis: int):
     Entry ``[k, i, c]`` is ``(B^T d_{i,c})_k`` for the tile ``d_{i,c}`` starting at
     ``i m + c r``.
     """
-    _, _, bt = _matrices(d.m, d.r)
+    _, _, bt = float_transforms(d.m, d.r)
     slices = []  # slices[j]: (..., T, C, ...) = a[i m + c r + j]
     for j in range(d.alpha):
         if d.T >= d.C:
@@ -269,7 +328,7 @@ def _input_tiles(a, axis: int, d: _Dim, out_axis: int):
 
 def _kernel_tiles(w, axis: int, d: _Dim, out_axis: int):
     """Axis of length ``K`` -> ``C`` in place and ``alpha`` at ``out_axis``: ``G w_c``."""
-    _, g, _ = _matrices(d.m, d.r)
+    _, g, _ = float_transforms(d.m, d.r)
     k = w.shape[axis]
     pad = [(0, 0, 0)] * w.ndim
     pad[axis] = (0, d.C * d.r - k, 0)
@@ -281,7 +340,7 @@ def _kernel_tiles(w, axis: int, d: _Dim, out_axis: int):
 
 def _output_tiles(mt, axis: int, d: _Dim):
     """Axis ``alpha`` -> ``m``: ``A^T`` of every tile (the tiles' axis is elsewhere)."""
-    at, _, _ = _matrices(d.m, d.r)
+    at, _, _ = float_transforms(d.m, d.r)
     pts = [lax.index_in_dim(mt, x, axis, keepdims=False) for x in range(d.alpha)]
     return jnp.stack([_combine(pts, at[k]) for k in range(d.m)], axis)
 

@@ -16,9 +16,6 @@ n = 3, 5, 6).
 
 from __future__ import annotations
 
-import functools
-
-import numpy as np
 import sympy
 from sympy import I, exp, pi
 
@@ -231,53 +228,3 @@ def check_linear_via_circular(n: int, m: int) -> CheckResult:
     )
 
 
-def check_convolution_theorem_numeric(
-    n: int, *, numeric=None, method: str = "auto", fft=None, ifft=None,
-) -> CheckResult:
-    r"""A numeric circular convolution equals ``ifft(fft(a) * fft(b))`` (float64, random data).
-
-    $$\text{numeric}(a, b, \text{"circular"}) = F^{-1}\big(F a \odot F b\big)$$
-
-    compared to within float64 rounding; a function that computes a circular
-    correlation instead (a missing flip, or a conjugated spectrum) fails.
-
-    Equivalent to `check_convolution_theorem` for a numeric function.
-
-    Args:
-        n: the length.
-        numeric: ``numeric(a, b, "circular")``; default `jconv.convolve` with ``method``.
-        method: the algorithm forced on the default function.
-        fft, ifft: the transforms (default ``jax.numpy.fft.fft`` / ``ifft``).
-
-    Returns:
-        A `CheckResult`.
-
-    Example:
-        >>> check_convolution_theorem_numeric(8).holds
-        True
-    """
-    import jax
-    import jax.numpy as jnp
-
-    import jconv
-
-    from ._algebra import numeric_law
-
-    label = method if numeric is None else getattr(numeric, "__name__", "custom")
-    if numeric is None:
-        numeric = functools.partial(jconv.convolve, method=method)
-    fft = fft or jnp.fft.fft
-    ifft = ifft or jnp.fft.ifft
-    rng = np.random.default_rng(0)
-    a, b = rng.standard_normal(n), rng.standard_normal(n)
-
-    def compute():
-        with jax.enable_x64(True):
-            via_fft = jnp.real(ifft(fft(jnp.asarray(a)) * fft(jnp.asarray(b))))
-            return numeric(jnp.asarray(a), jnp.asarray(b), "circular"), via_fft
-
-    return numeric_law(
-        f"convolution theorem numeric [{label}]", "circular convolve(a, b) = ifft(fft a * fft b)",
-        verified_for(f"n = {n}"), r"a \circledast b = F^{-1}(F a \odot F b)", compute,
-        data="random normal data",
-    )

@@ -4,7 +4,6 @@ translation equivariance, and the layer as a constrained fully connected layer.
 
 from __future__ import annotations
 
-import functools
 import itertools
 import math
 
@@ -12,7 +11,6 @@ import numpy as np
 import sympy
 from sympy import Function, Sum
 
-from ._algebra import numeric_law
 from ._arrays import as_object_array, symbols, to_sympy_array
 from ._exact import first_difference
 from ._matrix import block_explicit, conv_block_matrix, conv_matrix, group_block_matrix, kernel_matrix
@@ -263,57 +261,6 @@ def check_groups(x_shape, w_shape, **conv_kwargs) -> CheckResult:
     )
 
 
-def check_groups_numeric(
-    x_shape, w_shape, *, numeric=None, algorithm: str = "auto", **conv_kwargs,
-) -> CheckResult:
-    r"""A numeric grouped conv equals the concatenation of ``G`` ungrouped calls.
-
-    $$f(x, w; G) = \big[f(x^{(g)}, w^{(g)}; 1)\big]_{g}$$
-
-    on random integers, where ``x^(g)`` are the input channels of group ``g`` and
-    ``w^(g)`` the kernel rows (output channels) of group ``g``. A function that maps
-    output channels to the wrong group fails.
-
-    Equivalent to `check_groups` for a numeric function.
-
-    Args:
-        x_shape, w_shape: operand shapes (channels first).
-        numeric: ``numeric(x, w, **conv_kwargs)``; default `jconv.conv` with ``algorithm``.
-        algorithm: the algorithm forced on the default function.
-        **conv_kwargs: as for `jconv.conv` (``groups`` included).
-
-    Returns:
-        A `CheckResult`.
-
-    Example:
-        >>> check_groups_numeric((1, 4, 6), (4, 2, 3), groups=2).holds
-        True
-    """
-    label = algorithm if numeric is None else getattr(numeric, "__name__", "custom")
-    if numeric is None:
-        numeric = functools.partial(_jconv().conv, algorithm=algorithm)
-    G = int(conv_kwargs.get("groups", 1))
-    kw = {k: v for k, v in conv_kwargs.items() if k != "groups"}
-    rng = np.random.default_rng(0)
-    x = rng.integers(-9, 10, x_shape).astype(np.float64)
-    w = rng.integers(-9, 10, w_shape).astype(np.float64)
-    c_group, og = w_shape[1], w_shape[0] // G
-
-    def compute():
-        import jax.numpy as jnp
-
-        grouped = numeric(jnp.asarray(x), jnp.asarray(w), **conv_kwargs)
-        parts = [numeric(jnp.asarray(x[:, g * c_group:(g + 1) * c_group]),
-                         jnp.asarray(w[g * og:(g + 1) * og]), **kw) for g in range(G)]
-        return grouped, jnp.concatenate(parts, axis=1)
-
-    return numeric_law(
-        f"groups numeric [{label}]", "grouped conv == concatenation of per-group convs",
-        _scope(x_shape, w_shape, conv_kwargs),
-        r"\mathrm{conv}_G(x,w) = [\mathrm{conv}(x^{(g)}, w^{(g)})]_g", compute,
-    )
-
-
 # ---------------------------------------------------------------------------------------
 # Translation equivariance
 # ---------------------------------------------------------------------------------------
@@ -475,59 +422,6 @@ def check_translation_equivariance(x_shape, w_shape, shift, **conv_kwargs) -> Ch
         + ("" if circular else " away from the border"),
         holds, _scope(x_shape, w_shape, {**conv_kwargs, "shift": shift}), details,
         timer.elapsed, r"\mathrm{conv}(S_{\tau s} x) = S_\tau\, \mathrm{conv}(x)",
-    )
-
-
-def check_equivariance_numeric(
-    x_shape, w_shape, shift, *, numeric=None, algorithm: str = "auto", **conv_kwargs,
-) -> CheckResult:
-    r"""A numeric circular conv layer commutes with cyclic shifts (random integers).
-
-    $$f(\operatorname{roll}(x, \tau s)) = \operatorname{roll}(f(x), \tau)$$
-
-    with ``padding_mode="circular"`` in ``conv_kwargs`` (a layer that pads with another
-    mode, e.g. replicate, fails).
-
-    Equivalent to `check_translation_equivariance` for a numeric function.
-
-    Args:
-        x_shape, w_shape: operand shapes (channels first).
-        shift: the input shift per spatial dim (multiples of the stride).
-        numeric: ``numeric(x, w, **conv_kwargs)``; default `jconv.conv` with ``algorithm``.
-        algorithm: the algorithm forced on the default function.
-        **conv_kwargs: as for `jconv.conv`.
-
-    Returns:
-        A `CheckResult`.
-
-    Example:
-        >>> check_equivariance_numeric((1, 2, 8), (2, 2, 3), (3,), padding="same",
-        ...                            padding_mode="circular").holds
-        True
-    """
-    label = algorithm if numeric is None else getattr(numeric, "__name__", "custom")
-    if numeric is None:
-        numeric = functools.partial(_jconv().conv, algorithm=algorithm)
-    stride = conv_kwargs.get("stride", 1)
-    nd = len(x_shape) - 2
-    stride = (stride,) * nd if isinstance(stride, int) else tuple(stride)
-    axes = tuple(range(2, 2 + nd))
-    rng = np.random.default_rng(0)
-    x = rng.integers(-9, 10, x_shape).astype(np.float64)
-    w = rng.integers(-9, 10, w_shape).astype(np.float64)
-
-    def compute():
-        import jax.numpy as jnp
-
-        lhs = numeric(jnp.asarray(np.roll(x, tuple(shift), axes)), jnp.asarray(w), **conv_kwargs)
-        rhs = jnp.roll(numeric(jnp.asarray(x), jnp.asarray(w), **conv_kwargs),
-                       tuple(k // s for k, s in zip(shift, stride)), axes)
-        return lhs, rhs
-
-    return numeric_law(
-        f"equivariance numeric [{label}]", "conv(roll(x)) == roll(conv(x)) (circular padding)",
-        _scope(x_shape, w_shape, {**conv_kwargs, "shift": tuple(shift)}),
-        r"\mathrm{conv}(S_{\tau s} x) = S_\tau\,\mathrm{conv}(x)", compute,
     )
 
 
@@ -745,60 +639,3 @@ def check_scalar_conv() -> CheckResult:
     )
 
 
-def check_fc_numeric(
-    x_shape, c_out: int, *, numeric=None, algorithm: str = "auto",
-) -> CheckResult:
-    r"""A numeric conv with a ``1 x 1`` kernel is a per-pixel matmul; with a full kernel, a
-    dense layer; with scalars, a product (random integers).
-
-    $$f(x, w_{1\times1}) = W x \text{ per pixel},\quad
-      f(x, w_{\text{full}}) = \operatorname{reshape}(w)\,\operatorname{vec}(x)$$
-
-    Equivalent to `check_pointwise`, `check_full_kernel_fc` and `check_scalar_conv` for
-    a numeric function.
-
-    Args:
-        x_shape: ``(N, C_in, *spatial)``.
-        c_out: output channels.
-        numeric: ``numeric(x, w)`` (``padding`` defaults to valid); default `jconv.conv`
-            with ``algorithm``.
-        algorithm: the algorithm forced on the default function.
-
-    Returns:
-        A `CheckResult`.
-
-    Example:
-        >>> check_fc_numeric((2, 3, 4, 4), 5).holds
-        True
-    """
-    label = algorithm if numeric is None else getattr(numeric, "__name__", "custom")
-    if numeric is None:
-        numeric = functools.partial(_jconv().conv, algorithm=algorithm)
-    nd = len(x_shape) - 2
-    n, c_in = x_shape[:2]
-    rng = np.random.default_rng(0)
-    x = rng.integers(-9, 10, x_shape).astype(np.float64)
-    w1 = rng.integers(-9, 10, (c_out, c_in, *(1,) * nd)).astype(np.float64)
-    wf = rng.integers(-9, 10, (c_out, *x_shape[1:])).astype(np.float64)
-    xs, ws = rng.integers(-9, 10, (2,)).astype(np.float64)
-
-    def compute():
-        import jax.numpy as jnp
-
-        point = numeric(jnp.asarray(x), jnp.asarray(w1))
-        dense = numeric(jnp.asarray(x), jnp.asarray(wf))
-        scalar = numeric(jnp.full((1, 1, *(1,) * nd), xs), jnp.full((1, 1, *(1,) * nd), ws))
-        lhs = jnp.concatenate([jnp.ravel(point), jnp.ravel(dense), jnp.ravel(scalar)])
-        rhs = jnp.concatenate([
-            jnp.ravel(jnp.einsum("oc,nc...->no...", w1.reshape(c_out, c_in), x)),
-            jnp.ravel(x.reshape(n, -1) @ wf.reshape(c_out, -1).T),
-            jnp.array([xs * ws]),
-        ])
-        return lhs, rhs
-
-    return numeric_law(
-        f"FC special cases [{label}]",
-        "1x1 conv == per-pixel matmul; full-size kernel == dense layer; scalar conv == product",
-        verified_for(f"x {tuple(x_shape)}, C_out = {c_out}"),
-        r"M_{1\times1} = W\otimes I,\ M_{\text{full}} = \operatorname{reshape}(w)", compute,
-    )

@@ -18,11 +18,10 @@ from ._arrays import _shape_arg, add, as_object_array, ravel_index
 from ._reference import (
     conv_first,
     conv_setup,
-    conv_taps,
+    conv_terms,
     signal_pairs,
     transpose_setup,
-    transpose_taps,
-    window,
+    transpose_terms,
 )
 
 
@@ -120,21 +119,13 @@ def conv_matrix(w, input_shape, **conv_kwargs) -> sympy.SparseMatrix:
     c_out, c_group = wf.shape[:2]
     sizes, cl = setup["sizes"], setup["channels_last"]
     c_in = c_group * setup["groups"]
-    out, tables = conv_taps(
-        sizes, setup["kernel"], setup["stride"], setup["dilation"], setup["pads"],
-        setup["mode"],
-    )
-    og = c_out // setup["groups"]
+    out, terms = conv_terms(setup, c_out, c_group)
     entries: dict = {}
-    for p in itertools.product(*(range(o) for o in out)):
-        pairs = window(tables, p)
-        for o in range(c_out):
-            row = _layout_index(o, p, c_out, out, cl)
-            first = (o // og) * c_group
-            for c in range(c_group):
-                for t, i in pairs:
-                    col = _layout_index(first + c, i, c_in, sizes, cl)
-                    entries.setdefault((row, col), []).append(wf[(o, c, *t)])
+    for p, o, window_terms in terms:
+        row = _layout_index(o, p, c_out, out, cl)
+        for c, t, ci, i in window_terms:
+            col = _layout_index(ci, i, c_in, sizes, cl)
+            entries.setdefault((row, col), []).append(wf[(o, c, *t)])
     return _sparse(c_out * math.prod(out), c_in * math.prod(sizes), entries)
 
 
@@ -186,29 +177,15 @@ def kernel_matrix(x, kernel_shape, **conv_kwargs) -> sympy.SparseMatrix:
     cl = setup["channels_last"]
     xf, _ = conv_first(xb, np.empty(kernel_shape, object), cl)
     n_batch, c_in = xf.shape[:2]
-    groups = setup["groups"]
-    c_group = c_in // groups
     c_out = kernel_shape[-1] if cl else kernel_shape[0]
-    og = c_out // groups
-    kernel = setup["kernel"]
-    out, tables = conv_taps(
-        setup["sizes"], kernel, setup["stride"], setup["dilation"], setup["pads"],
-        setup["mode"],
-    )
+    out, terms = conv_terms(setup, c_out, c_in // setup["groups"])
     entries: dict = {}
-    for p in itertools.product(*(range(o) for o in out)):
-        pairs = window(tables, p)
-        for o in range(c_out):
-            first = (o // og) * c_group
-            for n in range(n_batch):
-                row = _layout_index(o, p, c_out, out, cl, n_batch if batched else None, n)
-                for c in range(c_group):
-                    for t, i in pairs:
-                        if cl:
-                            col = ravel_index((*t, c, o), kernel_shape)
-                        else:
-                            col = ravel_index((o, c, *t), kernel_shape)
-                        entries.setdefault((row, col), []).append(xf[(n, first + c, *i)])
+    for p, o, window_terms in terms:
+        for n in range(n_batch):
+            row = _layout_index(o, p, c_out, out, cl, n_batch if batched else None, n)
+            for c, t, ci, i in window_terms:
+                col = ravel_index((*t, c, o) if cl else (o, c, *t), kernel_shape)
+                entries.setdefault((row, col), []).append(xf[(n, ci, *i)])
     rows = n_batch * c_out * math.prod(out)
     return _sparse(rows, math.prod(kernel_shape), entries)
 
@@ -251,23 +228,14 @@ def conv_transpose_matrix(w, input_shape, **kwargs) -> sympy.SparseMatrix:
     cl = setup["channels_last"]
     _, wf = conv_first(np.empty(x_shape, object), w, cl)
     c_in, c_out_group = wf.shape[:2]
-    groups = setup["groups"]
-    c_in_group = c_in // groups
-    c_out = c_out_group * groups
+    c_out = c_out_group * setup["groups"]
     sizes, out = setup["sizes"], setup["out"]
-    tables = transpose_taps(setup)
     entries: dict = {}
-    for q in itertools.product(*(range(o) for o in out)):
-        pairs = window(tables, q)
-        for g in range(groups):
-            for o in range(c_out_group):
-                row = _layout_index(g * c_out_group + o, q, c_out, out, cl)
-                for c in range(c_in_group):
-                    for t, i in pairs:
-                        col = _layout_index(g * c_in_group + c, i, c_in, sizes, cl)
-                        entries.setdefault((row, col), []).append(
-                            wf[(g * c_in_group + c, o, *t)]
-                        )
+    for q, oc, terms in transpose_terms(setup, c_in, c_out_group):
+        row = _layout_index(oc, q, c_out, out, cl)
+        for ci, o, t, i in terms:
+            col = _layout_index(ci, i, c_in, sizes, cl)
+            entries.setdefault((row, col), []).append(wf[(ci, o, *t)])
     return _sparse(c_out * math.prod(out), c_in * math.prod(sizes), entries)
 
 
@@ -376,7 +344,7 @@ def shift_matrix(n: int, k: int = 1) -> sympy.Matrix:
         ValueError: ``n < 1``.
 
     Example:
-        >>> from jconv.symbolic import shift_matrix
+        >>> from jconv.symbolic._matrix import shift_matrix
         >>> shift_matrix(3)
         Matrix([
         [0, 0, 1],
@@ -557,7 +525,8 @@ def block_explicit(B) -> sympy.SparseMatrix:
         A ``sympy.SparseMatrix``.
 
     Example:
-        >>> from jconv.symbolic import symbols, group_block_matrix, block_explicit
+        >>> from jconv.symbolic import symbols, group_block_matrix
+        >>> from jconv.symbolic._matrix import block_explicit
         >>> block_explicit(group_block_matrix(symbols("w", (2, 1, 2)), (2, 3), groups=2)).shape
         (4, 6)
     """

@@ -1,13 +1,17 @@
-r"""The numeric functions against the reference semantics, one bilinear map at a time.
+r"""The operator probe: a numeric operator against its symbolic matrix, completely.
 
-Each check takes the numeric function as an argument (default: the `jconv` function,
-with ``algorithm=`` forcing one algorithm), so a deliberately wrong function can be
-passed in to see the check fail. All run in float64 with ``jax_enable_x64`` on.
+`check_operator` looks the operator up in `OPERATORS` (which jconv function, and how to
+build its symbolic form and reference) and probes it with `check_bilinear_operator`.
+The numeric function is an argument (default: the `jconv` function, with ``algorithm=``
+forcing one algorithm), so a deliberately wrong function can be passed in to see the
+check fail. Everything runs in float64 with ``jax_enable_x64`` on.
 """
 
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 import sympy
@@ -40,12 +44,6 @@ def _freeze(v):
 
 def _key(tag, kw):
     return (tag, tuple(sorted((k, _freeze(v)) for k, v in kw.items())))
-
-
-def _label(numeric, algorithm):
-    if numeric is None:
-        return algorithm
-    return getattr(numeric, "__name__", "custom")
 
 
 def conv_output_shape(x_shape, w_shape, **conv_kwargs) -> tuple[int, ...]:
@@ -113,220 +111,6 @@ def conv_matrix_form(x_shape, w_shape, **conv_kwargs):
     return form
 
 
-def check_conv(
-    x_shape, w_shape, *, numeric=None, algorithm: str = "auto", bias: bool = False,
-    integer: bool = False, **conv_kwargs,
-) -> CheckResult:
-    r"""`jconv.conv` (or ``numeric``) equals the defining sum, completely, at one shape.
-
-    $$\text{numeric}(x, w) = \text{conv}_{\text{sym}}(x, w) \text{ as bilinear maps}$$
-
-    One-hot probing in ``x`` and ``w`` recovers the whole operator and compares it entry
-    by entry with the symbolic matrix ``M(w)`` (`conv_matrix`, applied to every
-    sample); the integer-data comparison uses the defining sum (`jconv.symbolic.conv`)
-    evaluated exactly (see `check_bilinear_operator`). With ``bias=True`` the affine
-    part is checked too (``f(x, w, b) - f(x, w) = b`` per output channel).
-
-    Equivalent to ``jax.jacfwd`` of both arguments against the symbolic Jacobian.
-
-    Args:
-        x_shape, w_shape: operand shapes (as for `jconv.conv`).
-        numeric: ``numeric(x, w, [bias,] **conv_kwargs)``; default `jconv.conv` with
-            ``algorithm``.
-        algorithm: the algorithm forced on the default function.
-        bias: also check the bias.
-        integer: also require exact int64 results.
-        **conv_kwargs: as for `jconv.conv`.
-
-    Returns:
-        A `CheckResult` (skipped when the algorithm refuses the configuration).
-
-    Example:
-        >>> check_conv((1, 2, 5), (4, 1, 3), groups=2, padding=1).holds
-        True
-    """
-    label = _label(numeric, algorithm)
-    if numeric is None:
-        numeric = functools.partial(_jconv().conv, algorithm=algorithm)
-    result = check_bilinear_operator(
-        lambda x, w: numeric(x, w, **conv_kwargs),
-        conv_matrix_form(tuple(x_shape), tuple(w_shape), **conv_kwargs),
-        x_shape, w_shape, a_name="x", b_name="w", integer=integer,
-        reference=lambda x, w: conv(x, w, **conv_kwargs),
-        compared_with="the symbolic matrix M(w)", reference_label="the defining sum",
-        cache_key=_key(("conv", tuple(x_shape)), conv_kwargs),
-        name=f"conv [{label}]",
-        statement="the numeric conv equals the defining sum (the whole bilinear operator)",
-        latex=r"y[n,o,p] = \sum_{c,t} w[o,c,t]\,\tilde x[n, g(o)\tfrac{C_{in}}{G}+c, ps+td]",
-    )
-    if not bias or not result:
-        return result
-    import jax
-    import jax.numpy as jnp
-
-    with jax.enable_x64(True):
-        rng = np.random.default_rng(1)
-        x = jnp.asarray(rng.integers(-9, 10, x_shape), jnp.float64)
-        w = jnp.asarray(rng.integers(-9, 10, w_shape), jnp.float64)
-        c_out = w_shape[-1] if conv_kwargs.get("channels_last") else w_shape[0]
-        b = jnp.asarray(rng.integers(-9, 10, (c_out,)), jnp.float64)
-        diff = np.asarray(numeric(x, w, b, **conv_kwargs) - numeric(x, w, **conv_kwargs))
-        axis = -1 if conv_kwargs.get("channels_last") else 1
-        expected = np.broadcast_to(
-            np.asarray(b).reshape([-1 if i == axis % diff.ndim else 1 for i in range(diff.ndim)]),
-            diff.shape,
-        )
-        ok = float(np.max(np.abs(diff - expected), initial=0.0)) <= 1e-9 * 10
-    details = result.details + ("; the bias adds b[o] to every output of channel o" if ok
-                                else "; the bias is NOT added per output channel")
-    return CheckResult(result.name, result.statement + " and adds the bias", ok,
-                       result.scope, details, result.elapsed, result.latex)
-
-
-def check_conv_transpose(
-    x_shape, w_shape, *, numeric=None, algorithm: str = "auto", integer: bool = False,
-    **kwargs,
-) -> CheckResult:
-    r"""`jconv.conv_transpose` (or ``numeric``) equals its scatter definition, completely.
-
-    $$y[q] = \sum_{i, t\,:\, i s + t d = q + lo} x[i]\, w[t]$$
-
-    (per channel pair of a group): one-hot probing compares the whole operator entry by
-    entry with the symbolic matrix `conv_transpose_matrix`, and integer data with the
-    scatter sum `jconv.symbolic.conv_transpose` evaluated exactly.
-
-    Equivalent to ``torch.nn.functional.conv_transpose{1,2,3}d`` semantics.
-
-    Args:
-        x_shape, w_shape: operand shapes (``w``: ``(C_in, C_out // groups, *k)``).
-        numeric: ``numeric(x, w, **kwargs)``; default `jconv.conv_transpose`.
-        algorithm: the algorithm forced on the default function.
-        integer: also require exact int64 results.
-        **kwargs: as for `jconv.conv_transpose`.
-
-    Returns:
-        A `CheckResult`.
-
-    Example:
-        >>> check_conv_transpose((1, 2, 3), (2, 1, 3), stride=2).holds
-        True
-    """
-    label = _label(numeric, algorithm)
-    if numeric is None:
-        numeric = functools.partial(_jconv().conv_transpose, algorithm=algorithm)
-    x_shape, w_shape = tuple(x_shape), tuple(w_shape)
-    out_shape = conv_transpose(np.zeros(x_shape, np.int64), np.zeros(w_shape, np.int64),
-                               **kwargs).shape
-
-    def matrix_form(Y, W):
-        T = conv_transpose_matrix(W, x_shape[1:], **kwargs)
-        ys = as_object_array(Y, "jconv.symbolic", "Y")
-        entries = [e for n in range(x_shape[0]) for e in T * vec(ys[n])]
-        return sympy.ImmutableDenseNDimArray(entries, out_shape)
-
-    return check_bilinear_operator(
-        lambda x, w: numeric(x, w, **kwargs),
-        matrix_form,
-        x_shape, w_shape, a_name="y", b_name="w", integer=integer,
-        reference=lambda y, w: conv_transpose(y, w, **kwargs),
-        compared_with="the symbolic matrix (conv_transpose_matrix)",
-        reference_label="the scatter sum",
-        cache_key=_key(("conv_transpose", x_shape), kwargs),
-        name=f"conv_transpose [{label}]",
-        statement="the numeric conv_transpose equals its scatter definition",
-        latex=r"y[q] = \sum_{i s + t d = q + lo} x[i]\, w[t]",
-    )
-
-
-def _signal_check(kind, a_shape, b_shape, mode, axes, numeric, method, integer):
-    jc = _jconv()
-    label = _label(numeric, method)
-    fn = getattr(jc, kind)
-    if numeric is None:
-        numeric = functools.partial(fn, method=method)
-    reference = convolve if kind == "convolve" else correlate
-    formula = (r"(a * b)[k] = \sum_j a[k-j]\, b[j]" if kind == "convolve"
-               else r"(a \star b)[k] = \sum_j a[k-(m-1)+j]\, \overline{b[j]}")
-    symbolic = lambda A, B: reference(A, B, mode, axes=axes)  # noqa: E731
-    if kind == "convolve" and axes is None:  # probe against the Toeplitz/circulant matrix
-        def symbolic(A, B):
-            T = convolve_matrix(B, tuple(a_shape), mode)
-            out = reference(np.zeros(a_shape, np.int64), np.zeros(b_shape, np.int64), mode).shape
-            return sympy.ImmutableDenseNDimArray(list(T * vec(A)), out)
-    return check_bilinear_operator(
-        lambda a, b: numeric(a, b, mode, axes=axes),
-        symbolic,
-        a_shape, b_shape, integer=integer,
-        reference=lambda a, b: reference(a, b, mode, axes=axes),
-        compared_with=("the symbolic matrix (convolve_matrix)"
-                       if kind == "convolve" and axes is None else "the defining sum"),
-        reference_label="the defining sum",
-        cache_key=(kind, mode, _freeze(axes), tuple(a_shape), tuple(b_shape)),
-        name=f"{kind} {mode} [{label}]",
-        statement=f"the numeric {kind}(mode={mode!r}) equals its defining sum",
-        latex=formula,
-    )
-
-
-def check_convolve(
-    a_shape, b_shape, mode: str = "full", *, axes=None, numeric=None,
-    method: str = "auto", integer: bool = False,
-) -> CheckResult:
-    r"""`jconv.convolve` (or ``numeric``) equals the defining sum, completely.
-
-    $$(a * b)[k] = \sum_j a[k - j]\, b[j]$$
-
-    compared by one-hot probing with the symbolic `convolve_matrix` (Toeplitz, or
-    circulant for ``"circular"``; the defining sum when ``axes`` is given) and on
-    integer data with the defining sum `jconv.symbolic.convolve` (the kernel is flipped:
-    a function that forgets the flip fails).
-
-    Equivalent to ``scipy.signal.convolve`` semantics plus ``mode="circular"``.
-
-    Args:
-        a_shape, b_shape: operand shapes.
-        mode: ``"full"``, ``"same"``, ``"valid"`` or ``"circular"``.
-        axes: the convolved axes.
-        numeric: ``numeric(a, b, mode, axes=axes)``; default `jconv.convolve`.
-        method: the algorithm forced on the default function.
-        integer: also require exact int64 results.
-
-    Returns:
-        A `CheckResult`.
-
-    Example:
-        >>> check_convolve((5,), (3,), "same").holds
-        True
-    """
-    return _signal_check("convolve", a_shape, b_shape, mode, axes, numeric, method, integer)
-
-
-def check_correlate(
-    a_shape, b_shape, mode: str = "full", *, axes=None, numeric=None,
-    method: str = "auto", integer: bool = False,
-) -> CheckResult:
-    r"""`jconv.correlate` (or ``numeric``) equals the defining sum, completely.
-
-    $$(a \star b)[k] = \sum_j a[k - (m - 1) + j]\, \overline{b[j]}$$
-
-    (circular: lag ``k``), compared by one-hot probing with `jconv.symbolic.correlate`.
-
-    Equivalent to ``scipy.signal.correlate`` semantics plus ``mode="circular"``.
-
-    Args:
-        a_shape, b_shape, mode, axes, method, integer: as for `check_convolve`.
-        numeric: ``numeric(a, b, mode, axes=axes)``; default `jconv.correlate`.
-
-    Returns:
-        A `CheckResult`.
-
-    Example:
-        >>> check_correlate((5,), (3,), "valid").holds
-        True
-    """
-    return _signal_check("correlate", a_shape, b_shape, mode, axes, numeric, method, integer)
-
-
 # ---------------------------------------------------------------------------------------
 # The adjoint: VJPs and conv_transpose against the transposed symbolic matrices
 # ---------------------------------------------------------------------------------------
@@ -351,89 +135,6 @@ def kernel_grad_symbolic(w_shape, **conv_kwargs):
         return sympy.ImmutableDenseNDimArray(list(col), tuple(w_shape))
 
     return form
-
-
-def check_input_grad(
-    x_shape, w_shape, *, numeric=None, algorithm: str = "auto", **conv_kwargs,
-) -> CheckResult:
-    r"""The input VJP equals ``M^T``: `jconv.conv_input_grad` (or ``numeric``), completely.
-
-    $$\frac{\partial L}{\partial x} = M(w)^{\mathsf T} \frac{\partial L}{\partial y}$$
-
-    with ``M`` = `conv_matrix`. One-hot probing in the cotangent and the kernel recovers
-    the numeric map, compared with the transposed symbolic matrix entry by entry.
-
-    Equivalent to ``torch.nn.grad.conv{1,2,3}d_input`` against the transposed matrix.
-
-    Args:
-        x_shape, w_shape: the forward operand shapes.
-        numeric: ``numeric(ct, w, x_shape, **conv_kwargs)``; default
-            `jconv.conv_input_grad` with ``algorithm``.
-        algorithm: the algorithm forced on the default function.
-        **conv_kwargs: the forward `jconv.conv` arguments.
-
-    Returns:
-        A `CheckResult`.
-
-    Example:
-        >>> check_input_grad((1, 1, 6), (1, 1, 3), stride=2).holds
-        True
-    """
-    label = _label(numeric, algorithm)
-    if numeric is None:
-        numeric = functools.partial(_jconv().conv_input_grad, algorithm=algorithm)
-    y_shape = conv_output_shape(x_shape, w_shape, **conv_kwargs)
-    return check_bilinear_operator(
-        lambda ct, w: numeric(ct, w, tuple(x_shape), **conv_kwargs),
-        input_grad_symbolic(tuple(x_shape), **conv_kwargs),
-        y_shape, w_shape, a_name="dy", b_name="w",
-        cache_key=_key(("input_grad", tuple(x_shape)), conv_kwargs),
-        compared_with="M(w)^T",
-        name=f"input VJP = M^T [{label}]",
-        statement="conv_input_grad(dy, w) = M(w)^T dy",
-        latex=r"\nabla_x L = M(w)^{\mathsf T}\, \nabla_y L",
-    )
-
-
-def check_kernel_grad(
-    x_shape, w_shape, *, numeric=None, algorithm: str = "auto", **conv_kwargs,
-) -> CheckResult:
-    r"""The kernel VJP equals ``A^T``: `jconv.conv_kernel_grad` (or ``numeric``), completely.
-
-    $$\frac{\partial L}{\partial w} = A(x)^{\mathsf T} \frac{\partial L}{\partial y}$$
-
-    with ``A`` = `kernel_matrix` (batched over ``x``'s samples).
-
-    Equivalent to ``torch.nn.grad.conv{1,2,3}d_weight`` against the transposed matrix.
-
-    Args:
-        x_shape, w_shape: the forward operand shapes.
-        numeric: ``numeric(x, ct, w_shape, **conv_kwargs)``; default
-            `jconv.conv_kernel_grad` with ``algorithm``.
-        algorithm: the algorithm forced on the default function.
-        **conv_kwargs: the forward `jconv.conv` arguments.
-
-    Returns:
-        A `CheckResult`.
-
-    Example:
-        >>> check_kernel_grad((2, 1, 6), (1, 1, 3), dilation=2).holds
-        True
-    """
-    label = _label(numeric, algorithm)
-    if numeric is None:
-        numeric = functools.partial(_jconv().conv_kernel_grad, algorithm=algorithm)
-    y_shape = conv_output_shape(x_shape, w_shape, **conv_kwargs)
-    return check_bilinear_operator(
-        lambda x, ct: numeric(x, ct, tuple(w_shape), **conv_kwargs),
-        kernel_grad_symbolic(tuple(w_shape), **conv_kwargs),
-        x_shape, y_shape, a_name="x", b_name="dy",
-        cache_key=_key(("kernel_grad", tuple(w_shape)), conv_kwargs),
-        compared_with="A(x)^T",
-        name=f"kernel VJP = A^T [{label}]",
-        statement="conv_kernel_grad(x, dy) = A(x)^T dy",
-        latex=r"\nabla_w L = A(x)^{\mathsf T}\, \nabla_y L",
-    )
 
 
 def matching_transpose_kwargs(x_shape, w_shape, **conv_kwargs) -> dict:
@@ -474,108 +175,236 @@ def matching_transpose_kwargs(x_shape, w_shape, **conv_kwargs) -> dict:
                 dilation=s["dilation"], groups=s["groups"])
 
 
-def check_transpose_adjoint(
-    x_shape, w_shape, *, numeric=None, algorithm: str = "auto", **conv_kwargs,
-) -> CheckResult:
-    r"""`jconv.conv_transpose` (or ``numeric``) is ``M^T``, the adjoint of `conv`, completely.
+def _conv(numeric, x_shape, w_shape, kw):
+    return dict(
+        numeric=lambda x, w: numeric(x, w, **kw),
+        symbolic=conv_matrix_form(x_shape, w_shape, **kw), a_shape=x_shape, b_shape=w_shape,
+        a_name="x", b_name="w", reference=lambda x, w: conv(x, w, **kw),
+        compared_with="the symbolic matrix M(w)", reference_label="the defining sum",
+        cache_key=_key(("conv", x_shape), kw),
+        statement="the numeric conv equals the defining sum (the whole bilinear operator)",
+        latex=r"y[n,o,p] = \sum_{c,t} w[o,c,t]\,\tilde x[n, g(o)\tfrac{C_{in}}{G}+c, ps+td]",
+    )
 
-    $$\text{conv\_transpose}(y, w) = M(w)^{\mathsf T} y, \qquad
-      \langle M x, y\rangle = \langle x, M^{\mathsf T} y\rangle$$
 
-    for the `conv` with these arguments and the matching ``output_padding``
-    (`matching_transpose_kwargs`), by one-hot probing against the transposed symbolic
-    matrix (not against the symbolic conv_transpose: that equality is `check_adjoint`).
+def _conv_transpose(numeric, x_shape, w_shape, kw):
+    out_shape = conv_transpose(np.zeros(x_shape, np.int64), np.zeros(w_shape, np.int64),
+                               **kw).shape
 
-    Equivalent to the input VJP of `jconv.conv`.
+    def matrix_form(Y, W):
+        T = conv_transpose_matrix(W, x_shape[1:], **kw)
+        ys = as_object_array(Y, "jconv.symbolic", "Y")
+        entries = [e for n in range(x_shape[0]) for e in T * vec(ys[n])]
+        return sympy.ImmutableDenseNDimArray(entries, out_shape)
 
-    Args:
-        x_shape, w_shape: the forward `jconv.conv` operand shapes.
-        numeric: ``numeric(y, w, **transpose_kwargs)``; default `jconv.conv_transpose`.
-        algorithm: the algorithm forced on the default function.
-        **conv_kwargs: the forward arguments (zero padding, channels first).
+    return dict(
+        numeric=lambda x, w: numeric(x, w, **kw), symbolic=matrix_form,
+        a_shape=x_shape, b_shape=w_shape, a_name="y", b_name="w",
+        reference=lambda y, w: conv_transpose(y, w, **kw),
+        compared_with="the symbolic matrix (conv_transpose_matrix)",
+        reference_label="the scatter sum", cache_key=_key(("conv_transpose", x_shape), kw),
+        statement="the numeric conv_transpose equals its scatter definition",
+        latex=r"y[q] = \sum_{i s + t d = q + lo} x[i]\, w[t]",
+    )
 
-    Returns:
-        A `CheckResult`.
 
-    Example:
-        >>> check_transpose_adjoint((1, 2, 7), (2, 2, 3), stride=2, padding=1).holds
-        True
-    """
-    label = _label(numeric, algorithm)
-    if numeric is None:
-        numeric = functools.partial(_jconv().conv_transpose, algorithm=algorithm)
-    tkw = matching_transpose_kwargs(x_shape, w_shape, **conv_kwargs)
-    y_shape = conv_output_shape(x_shape, w_shape, **conv_kwargs)
-    return check_bilinear_operator(
-        lambda y, w: numeric(y, w, **tkw),
-        input_grad_symbolic(tuple(x_shape), **conv_kwargs),
-        y_shape, w_shape, a_name="dy", b_name="w",
-        cache_key=_key(("input_grad", tuple(x_shape)), conv_kwargs),
-        compared_with="M(w)^T",
-        name=f"conv_transpose = M^T [{label}]",
+def _signal(kind):
+    reference = convolve if kind == "convolve" else correlate
+
+    def spec(numeric, a_shape, b_shape, kw):
+        mode, axes = kw.get("mode", "full"), kw.get("axes")
+        symbolic = lambda A, B: reference(A, B, mode, axes=axes)  # noqa: E731
+        matrix = kind == "convolve" and axes is None
+        if matrix:  # probe against the Toeplitz/circulant matrix
+            out = reference(np.zeros(a_shape, np.int64), np.zeros(b_shape, np.int64), mode).shape
+
+            def symbolic(A, B):
+                T = convolve_matrix(B, a_shape, mode)
+                return sympy.ImmutableDenseNDimArray(list(T * vec(A)), out)
+        return dict(
+            numeric=lambda a, b: numeric(a, b, mode, axes=axes), symbolic=symbolic,
+            a_shape=a_shape, b_shape=b_shape, reference=lambda a, b: reference(a, b, mode, axes=axes),
+            compared_with="the symbolic matrix (convolve_matrix)" if matrix else "the defining sum",
+            reference_label="the defining sum",
+            cache_key=(kind, mode, _freeze(axes), a_shape, b_shape),
+            statement=f"the numeric {kind}(mode={mode!r}) equals its defining sum",
+            latex=(r"(a * b)[k] = \sum_j a[k-j]\, b[j]" if kind == "convolve"
+                   else r"(a \star b)[k] = \sum_j a[k-(m-1)+j]\, \overline{b[j]}"),
+            name_suffix=f" {mode}",
+        )
+
+    return spec
+
+
+def _input_grad(numeric, x_shape, w_shape, kw):
+    return dict(
+        numeric=lambda ct, w: numeric(ct, w, x_shape, **kw),
+        symbolic=input_grad_symbolic(x_shape, **kw),
+        a_shape=conv_output_shape(x_shape, w_shape, **kw), b_shape=w_shape,
+        a_name="dy", b_name="w", cache_key=_key(("input_grad", x_shape), kw),
+        compared_with="M(w)^T", statement="conv_input_grad(dy, w) = M(w)^T dy",
+        latex=r"\nabla_x L = M(w)^{\mathsf T}\, \nabla_y L",
+    )
+
+
+def _kernel_grad(numeric, x_shape, w_shape, kw):
+    return dict(
+        numeric=lambda x, ct: numeric(x, ct, w_shape, **kw),
+        symbolic=kernel_grad_symbolic(w_shape, **kw),
+        a_shape=x_shape, b_shape=conv_output_shape(x_shape, w_shape, **kw),
+        a_name="x", b_name="dy", cache_key=_key(("kernel_grad", w_shape), kw),
+        compared_with="A(x)^T", statement="conv_kernel_grad(x, dy) = A(x)^T dy",
+        latex=r"\nabla_w L = A(x)^{\mathsf T}\, \nabla_y L",
+    )
+
+
+def _transpose_adjoint(numeric, x_shape, w_shape, kw):
+    tkw = matching_transpose_kwargs(x_shape, w_shape, **kw)
+    return dict(
+        _input_grad(lambda y, w, _shape, **_: numeric(y, w, **tkw), x_shape, w_shape, kw),
         statement="conv_transpose(y, w) = M(w)^T y for the matching conv",
         latex=r"\mathrm{conv\_transpose}(y, w) = M(w)^{\mathsf T} y",
     )
 
 
-def check_vjp(
-    x_shape, w_shape, *, numeric=None, algorithm: str = "auto", **conv_kwargs,
-) -> CheckResult:
-    r"""Reverse-mode differentiation of `jconv.conv` gives ``M^T`` and ``A^T``, completely.
-
-    $$\mathrm{vjp}_x(\bar y) = M(w)^{\mathsf T} \bar y, \qquad
-      \mathrm{vjp}_w(\bar y) = A(x)^{\mathsf T} \bar y$$
-
-    ``jax.vjp`` of ``numeric`` in ``x`` (a bilinear map of ``(dy, w)``) and in ``w`` (of
-    ``(x, dy)``) are each probed one-hot and compared with the transposed symbolic
-    matrices.
-
-    Equivalent to ``jax.grad`` of ``<conv(x, w), dy>`` in each argument.
-
-    Args:
-        x_shape, w_shape: operand shapes.
-        numeric: ``numeric(x, w, **conv_kwargs)``; default `jconv.conv` with ``algorithm``.
-        algorithm: the algorithm forced on the default function.
-        **conv_kwargs: as for `jconv.conv`.
-
-    Returns:
-        A `CheckResult` combining both VJPs.
-
-    Example:
-        >>> check_vjp((1, 2, 5), (2, 1, 3), groups=2).holds
-        True
-    """
+def _vjp(numeric, x_shape, w_shape, kw):
     import jax
     import jax.numpy as jnp
 
-    label = _label(numeric, algorithm)
+    def vjp_x(ct, w, _shape, **_):
+        return jax.vjp(lambda x: numeric(x, w, **kw), jnp.zeros(x_shape, ct.dtype))[1](ct)[0]
+
+    def vjp_w(x, ct, _shape, **_):
+        return jax.vjp(lambda w: numeric(x, w, **kw), jnp.zeros(w_shape, ct.dtype))[1](ct)[0]
+
+    return [dict(_input_grad(vjp_x, x_shape, w_shape, kw), statement="vjp_x = M^T",
+                 name_suffix=" in x"),
+            dict(_kernel_grad(vjp_w, x_shape, w_shape, kw), statement="vjp_w = A^T",
+                 name_suffix=" in w")]
+
+
+class Operator(NamedTuple):
+    """One entry of `OPERATORS`."""
+
+    function: str
+    """The `jconv` function checked by default."""
+    algorithm_keyword: str
+    """Its keyword that forces an algorithm."""
+    spec: Callable
+    """``(numeric, a_shape, b_shape, kwargs) ->`` the `check_bilinear_operator` arguments
+    (a list of them for a combined check)."""
+    title: str
+    """The name of the results."""
+
+
+OPERATORS = {
+    "conv": Operator("conv", "algorithm", _conv, "conv"),
+    "conv_transpose": Operator("conv_transpose", "algorithm", _conv_transpose, "conv_transpose"),
+    "convolve": Operator("convolve", "method", _signal("convolve"), "convolve"),
+    "correlate": Operator("correlate", "method", _signal("correlate"), "correlate"),
+    "input_grad": Operator("conv_input_grad", "algorithm", _input_grad, "input VJP = M^T"),
+    "kernel_grad": Operator("conv_kernel_grad", "algorithm", _kernel_grad, "kernel VJP = A^T"),
+    "transpose_adjoint": Operator("conv_transpose", "algorithm", _transpose_adjoint,
+                                  "conv_transpose = M^T"),
+    "vjp": Operator("conv", "algorithm", _vjp, "jax.vjp of conv"),
+}
+"""The operators `check_operator` probes: the function, its shapes, and the symbolic form."""
+
+
+def check_operator(
+    operator: str, a_shape, b_shape, *, numeric=None, algorithm: str = "auto",
+    integer: bool = False, bias: bool = False, **kwargs,
+) -> CheckResult:
+    r"""A numeric operator equals its symbolic definition, completely, at one shape.
+
+    $$f(a, b)[o] = \sum_{i,j} C[o, i, j]\, a_i b_j$$
+
+    with ``C`` read off the symbolic form and recovered from ``f`` by one-hot probing,
+    plus integer data against the defining sum and bilinearity
+    (`check_bilinear_operator`). The operators (`OPERATORS`):
+
+    | ``operator`` | numeric call (default: the `jconv` function) | compared with |
+    |---|---|---|
+    | ``"conv"`` | ``f(x, w, [bias,] **kwargs)`` | ``M(w)`` per sample, the defining sum |
+    | ``"conv_transpose"`` | ``f(y, w, **kwargs)`` | `conv_transpose_matrix`, the scatter sum |
+    | ``"convolve"``, ``"correlate"`` | ``f(a, b, mode, axes=axes)`` | `convolve_matrix`, the sum |
+    | ``"input_grad"`` | ``f(dy, w, x_shape, **kwargs)`` | ``M(w)^T`` |
+    | ``"kernel_grad"`` | ``f(x, dy, w_shape, **kwargs)`` | ``A(x)^T`` |
+    | ``"transpose_adjoint"`` | ``f(y, w, **matching_transpose_kwargs)`` | ``M(w)^T`` |
+    | ``"vjp"`` | ``jax.vjp`` of ``f(x, w, **kwargs)`` in each argument | ``M(w)^T``, ``A(x)^T`` |
+
+    ``a_shape, b_shape`` are the operand shapes of ``conv``, ``conv_transpose``,
+    ``convolve`` and ``correlate``, and the forward ``(x, w)`` shapes for the others.
+
+    Args:
+        operator: a key of `OPERATORS`.
+        a_shape, b_shape: see above.
+        numeric: the function checked (default: jconv's, with ``algorithm`` forced).
+        algorithm: the algorithm (``method`` for the signal functions) forced on the default.
+        integer: also require exact int64 results.
+        bias: ``"conv"`` only: also check ``f(x, w, b) - f(x, w) = b`` per output channel.
+        **kwargs: the operator's keyword arguments (``mode``, ``axes`` for the signal ones).
+
+    Returns:
+        A `CheckResult` (skipped when the algorithm refuses the configuration).
+
+    Example:
+        >>> check_operator("conv", (1, 2, 5), (4, 1, 3), groups=2, padding=1).holds
+        True
+        >>> check_operator("convolve", (5,), (3,), mode="same").holds
+        True
+    """
+    if operator not in OPERATORS:
+        raise ValueError(f"jconv.symbolic.check_operator: operator must be one of "
+                         f"{sorted(OPERATORS)}, got {operator!r}")
+    fn_name, alg_kw, spec, title = OPERATORS[operator]  # an Operator
+    label = algorithm if numeric is None else getattr(numeric, "__name__", "custom")
     if numeric is None:
-        numeric = functools.partial(_jconv().conv, algorithm=algorithm)
+        numeric = functools.partial(getattr(_jconv(), fn_name), **{alg_kw: algorithm})
+    specs = spec(numeric, tuple(a_shape), tuple(b_shape), kwargs)
 
-    def vjp_x(ct, w):
-        return jax.vjp(lambda x: numeric(x, w, **conv_kwargs),
-                       jnp.zeros(x_shape, ct.dtype))[1](ct)[0]
+    def run(d):
+        d = dict(d)
+        suffix = d.pop("name_suffix", "")
+        if operator == "vjp":
+            d["name"] = f"jax.vjp{suffix} [{label}]"
+        else:
+            d["name"] = f"{title}{suffix} [{label}]"
+        return check_bilinear_operator(d.pop("numeric"), d.pop("symbolic"), d.pop("a_shape"),
+                                       d.pop("b_shape"), integer=integer, **d)
 
-    def vjp_w(x, ct):
-        return jax.vjp(lambda w: numeric(x, w, **conv_kwargs),
-                       jnp.zeros(w_shape, ct.dtype))[1](ct)[0]
+    if isinstance(specs, list):
+        return combine(
+            f"{title} [{label}]",
+            "reverse-mode differentiation of conv gives M^T (in x) and A^T (in w)",
+            [run(d) for d in specs],
+            latex=r"\mathrm{vjp}_x = M(w)^{\mathsf T},\ \mathrm{vjp}_w = A(x)^{\mathsf T}",
+        )
+    result = run(specs)
+    if not bias or not result:
+        return result
+    return _check_bias(result, numeric, tuple(a_shape), tuple(b_shape), kwargs)
 
-    y_shape = conv_output_shape(x_shape, w_shape, **conv_kwargs)
-    parts = [
-        check_bilinear_operator(
-            vjp_x, input_grad_symbolic(tuple(x_shape), **conv_kwargs), y_shape, w_shape,
-            a_name="dy", b_name="w",
-            cache_key=_key(("input_grad", tuple(x_shape)), conv_kwargs),
-            compared_with="M(w)^T", name=f"jax.vjp in x [{label}]", statement="vjp_x = M^T"),
-        check_bilinear_operator(
-            vjp_w, kernel_grad_symbolic(tuple(w_shape), **conv_kwargs), x_shape, y_shape,
-            a_name="x", b_name="dy",
-            cache_key=_key(("kernel_grad", tuple(w_shape)), conv_kwargs),
-            compared_with="A(x)^T", name=f"jax.vjp in w [{label}]", statement="vjp_w = A^T"),
-    ]
-    return combine(
-        f"jax.vjp of conv [{label}]",
-        "reverse-mode differentiation of conv gives M^T (in x) and A^T (in w)",
-        parts,
-        latex=r"\mathrm{vjp}_x = M(w)^{\mathsf T},\ \mathrm{vjp}_w = A(x)^{\mathsf T}",
-    )
+
+def _check_bias(result, numeric, x_shape, w_shape, conv_kwargs):
+    """``f(x, w, b) - f(x, w) = b`` per output channel, on integer data."""
+    import jax
+    import jax.numpy as jnp
+
+    with jax.enable_x64(True):
+        rng = np.random.default_rng(1)
+        x = jnp.asarray(rng.integers(-9, 10, x_shape), jnp.float64)
+        w = jnp.asarray(rng.integers(-9, 10, w_shape), jnp.float64)
+        c_out = w_shape[-1] if conv_kwargs.get("channels_last") else w_shape[0]
+        b = jnp.asarray(rng.integers(-9, 10, (c_out,)), jnp.float64)
+        diff = np.asarray(numeric(x, w, b, **conv_kwargs) - numeric(x, w, **conv_kwargs))
+        axis = -1 if conv_kwargs.get("channels_last") else 1
+        expected = np.broadcast_to(
+            np.asarray(b).reshape([-1 if i == axis % diff.ndim else 1 for i in range(diff.ndim)]),
+            diff.shape,
+        )
+        ok = float(np.max(np.abs(diff - expected), initial=0.0)) <= 1e-9 * 10
+    details = result.details + ("; the bias adds b[o] to every output of channel o" if ok
+                                else "; the bias is NOT added per output channel")
+    return CheckResult(result.name, result.statement + " and adds the bias", ok,
+                       result.scope, details, result.elapsed, result.latex)

@@ -25,26 +25,11 @@ integers: it separates floating-point rounding (algorithms such as FFT or Winogr
 not bit-exact) from any logical error, which moves a result by at least 1."""
 
 
-def is_refusal(exc: BaseException) -> bool:
-    """True for the ValueError a forced algorithm raises when it cannot run a spec.
+def _refused(exc: BaseException) -> bool:
+    """True for the `jconv.AlgorithmRefused` of a forced algorithm that cannot run a spec."""
+    from jconv import AlgorithmRefused
 
-    jconv raises ``ValueError("...: algorithm='name' cannot compute the ... pass: why")``
-    when an algorithm is forced on a configuration it does not support; checks turn
-    that into a skipped result.
-
-    Equivalent to matching the message of `jconv.conv` with a refusing ``algorithm=``.
-
-    Args:
-        exc: an exception.
-
-    Returns:
-        A bool.
-
-    Example:
-        >>> is_refusal(ValueError("jconv.conv: algorithm='x' cannot compute the forward pass"))
-        True
-    """
-    return isinstance(exc, ValueError) and "cannot compute" in str(exc)
+    return isinstance(exc, AlgorithmRefused)
 
 
 def coefficients(exprs, a_syms, b_syms):
@@ -268,7 +253,7 @@ def check_bilinear_operator(
             return numeric(jnp.reshape(a, a_shape), jnp.reshape(b, b_shape))
 
         def skipped_or_failed(e):
-            if is_refusal(e):
+            if _refused(e):
                 return CheckResult(name, statement, None, scope, f"skipped: {e}",
                                    timer.now, latex)
             return CheckResult(name, statement, False, scope,
@@ -288,7 +273,7 @@ def check_bilinear_operator(
             def batched(ea, eb):
                 return np.asarray(jitted(padded(ea), eb))[: len(ea)]
         except Exception as e:  # noqa: BLE001 - refusal: skip; else: probe one by one
-            if is_refusal(e):
+            if _refused(e):
                 return skipped_or_failed(e)
             notes.append(f"probed one call at a time ({type(e).__name__} under vmap)")
 
@@ -368,7 +353,7 @@ def check_bilinear_operator(
                 else:
                     notes.append("int64 operands give the exact integer result")
             except Exception as e:  # noqa: BLE001
-                if not is_refusal(e):
+                if not _refused(e):
                     failures.append(f"int64 operands raised {type(e).__name__}: {e}")
                 else:
                     notes.append("refuses int64 operands")

@@ -147,30 +147,37 @@ def conv_first(x: np.ndarray, w: np.ndarray, channels_last: bool):
     return np.moveaxis(x, -1, 1), np.transpose(w, (nd + 1, nd, *range(nd)))
 
 
+def conv_terms(setup, c_out: int, c_group: int):
+    """Every term of the defining sum, once: the shared loop of `conv`, `conv_matrix` and
+    `kernel_matrix`.
+
+    Returns ``(out_sizes, terms)``; ``terms`` yields ``(p, o, [(c, t, ci, i), ...])`` per
+    output position ``p`` and channel ``o``: kernel entry ``w[o, c, *t]`` meets input
+    ``x[ci, *i]`` (``ci`` the input channel of ``c`` in the group of ``o``).
+    """
+    out, tables = conv_taps(setup["sizes"], setup["kernel"], setup["stride"],
+                            setup["dilation"], setup["pads"], setup["mode"])
+    og = c_out // setup["groups"]
+
+    def terms():
+        for p in itertools.product(*(range(o) for o in out)):
+            pairs = window(tables, p)
+            for o in range(c_out):
+                first = (o // og) * c_group
+                yield p, o, [(c, t, first + c, i) for c in range(c_group) for t, i in pairs]
+
+    return out, terms()
+
+
 def conv_objects(x, w, bias, setup) -> np.ndarray:
     """The defining sum on object arrays in channels-first layout."""
-    n_batch, c_in = x.shape[:2]
-    c_out, c_group = w.shape[:2]
-    out, tables = conv_taps(
-        setup["sizes"], setup["kernel"], setup["stride"], setup["dilation"],
-        setup["pads"], setup["mode"],
-    )
-    og = c_out // setup["groups"]
-    y = np.empty((n_batch, c_out, *out), dtype=object)
-    for p in itertools.product(*(range(o) for o in out)):
-        pairs = window(tables, p)
-        for o in range(c_out):
-            first = (o // og) * c_group
-            for n in range(n_batch):
-                terms = [
-                    w[(o, c, *t)] * x[(n, first + c, *i)]
-                    for c in range(c_group)
-                    for t, i in pairs
-                ]
-                value = add(terms)
-                if bias is not None:
-                    value = value + bias[o]
-                y[(n, o, *p)] = value
+    n_batch = x.shape[0]
+    out, terms = conv_terms(setup, *w.shape[:2])
+    y = np.empty((n_batch, w.shape[0], *out), dtype=object)
+    for p, o, window_terms in terms:
+        for n in range(n_batch):
+            value = add([w[(o, c, *t)] * x[(n, ci, *i)] for c, t, ci, i in window_terms])
+            y[(n, o, *p)] = value if bias is None else value + bias[o]
     return y
 
 
@@ -273,28 +280,33 @@ def transpose_taps(setup):
     return tables
 
 
-def conv_transpose_objects(x, w, bias, setup) -> np.ndarray:
-    """The scatter definition, gathered per output, on channels-first object arrays."""
-    n_batch, c_in = x.shape[:2]
-    c_out_group = w.shape[1]
+def transpose_terms(setup, c_in: int, c_out_group: int):
+    """Every term of the scatter definition gathered per output, once: the shared loop of
+    `conv_transpose` and `conv_transpose_matrix`.
+
+    Yields ``(q, oc, [(ci, o, t, i), ...])`` per output position ``q`` and output channel
+    ``oc``: input ``x[ci, *i]`` meets kernel entry ``w[ci, o, *t]``.
+    """
     groups = setup["groups"]
     c_in_group = c_in // groups
     tables = transpose_taps(setup)
-    y = np.empty((n_batch, c_out_group * groups, *setup["out"]), dtype=object)
     for q in itertools.product(*(range(o) for o in setup["out"])):
         pairs = window(tables, q)
         for g in range(groups):
             for o in range(c_out_group):
-                for n in range(n_batch):
-                    terms = [
-                        x[(n, g * c_in_group + c, *i)] * w[(g * c_in_group + c, o, *t)]
-                        for c in range(c_in_group)
-                        for t, i in pairs
-                    ]
-                    value = add(terms)
-                    if bias is not None:
-                        value = value + bias[g * c_out_group + o]
-                    y[(n, g * c_out_group + o, *q)] = value
+                yield q, g * c_out_group + o, [(g * c_in_group + c, o, t, i)
+                                               for c in range(c_in_group) for t, i in pairs]
+
+
+def conv_transpose_objects(x, w, bias, setup) -> np.ndarray:
+    """The scatter definition, gathered per output, on channels-first object arrays."""
+    n_batch, c_in = x.shape[:2]
+    c_out_group = w.shape[1]
+    y = np.empty((n_batch, c_out_group * setup["groups"], *setup["out"]), dtype=object)
+    for q, oc, terms in transpose_terms(setup, c_in, c_out_group):
+        for n in range(n_batch):
+            value = add([x[(n, ci, *i)] * w[(ci, o, *t)] for ci, o, t, i in terms])
+            y[(n, oc, *q)] = value if bias is None else value + bias[oc]
     return y
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Iterable
+from typing import ClassVar
 
 ALL_SIZES = "all sizes (symbolic)"
 """The scope of a statement proved with symbolic sizes."""
@@ -58,6 +59,10 @@ class CheckResult:
         (True, 'holds')
     """
 
+    ALL_SIZES: ClassVar[str] = ALL_SIZES
+    """The scope of a statement proved with symbolic sizes."""
+    verified_for: ClassVar = staticmethod(verified_for)
+
     name: str
     statement: str
     holds: bool | None
@@ -65,6 +70,12 @@ class CheckResult:
     details: str
     elapsed: float
     latex: str = ""
+
+    @staticmethod
+    def combine(name: str, statement: str, parts: Iterable[CheckResult], *, latex: str = ""
+                ) -> CheckResult:
+        """One result from several (see `combine`)."""
+        return combine(name, statement, parts, latex=latex)
 
     def __bool__(self) -> bool:
         return self.holds is True

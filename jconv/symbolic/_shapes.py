@@ -8,13 +8,10 @@ statement below is reduced to that identity.
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 
-import numpy as np
 import sympy
 
-from ._algebra import numeric_law
 from ._numeric import conv_output_shape
 from ._reference import conv_out_size, signal_pairs
 from ._result import ALL_SIZES, CheckResult, Timer, verified_for
@@ -207,118 +204,3 @@ def check_output_sizes(max_n: int = 10, max_k: int = 4, max_s: int = 3, max_d: i
         if holds else f"mismatches: {failures[:5]}",
         timer.elapsed, r"O = \#\{p : p s + d(k-1) \le E - 1\}",
     )
-
-
-SHAPE_CASES = (
-    ("conv", (1, 1, 9), (1, 1, 3), dict(stride=2, padding=1, dilation=2)),
-    ("conv", (1, 2, 7, 6), (2, 2, 3, 2), dict(stride=(2, 3), padding="same")),
-    ("conv", (1, 1, 8), (1, 1, 3), dict(padding="full")),
-    ("conv_transpose", (1, 2, 4), (2, 1, 3), dict(stride=3, padding=1, output_padding=2)),
-    ("convolve", (7,), (3,), dict(mode="valid")),
-    ("convolve", (4, 7), (2, 3), dict(mode="same")),
-)
-"""Configurations `check_shapes_numeric` runs: (function, x shape, w shape, arguments)."""
-
-
-def _expected_shape(kind, x_shape, w_shape, kw):
-    if kind == "conv":
-        return conv_output_shape(x_shape, w_shape, **kw)
-    if kind == "conv_transpose":
-        nd = len(x_shape) - 2
-        per = lambda v: (v,) * nd if isinstance(v, int) else tuple(v)  # noqa: E731
-        s, op = per(kw.get("stride", 1)), per(kw.get("output_padding", 0))
-        d, p = per(kw.get("dilation", 1)), per(kw.get("padding", 0))
-        sizes = tuple((n - 1) * st - 2 * pp + dd * (k - 1) + o + 1 for n, k, st, dd, pp, o in
-                      zip(x_shape[2:], w_shape[2:], s, d, p, op))
-        return (x_shape[0], w_shape[1] * kw.get("groups", 1), *sizes)
-    rule = {"full": lambda n, m: n + m - 1, "same": lambda n, m: n,
-            "valid": lambda n, m: abs(n - m) + 1, "circular": lambda n, m: n}[kw["mode"]]
-    return tuple(rule(n, m) for n, m in zip(x_shape, w_shape))
-
-
-def check_shapes_numeric(*, numeric=None, algorithm: str = "auto", cases=SHAPE_CASES
-                         ) -> CheckResult:
-    r"""The numeric functions return the shapes the formulas give (stride, dilation,
-    SAME/full padding, transposed, signal modes).
-
-    $$\operatorname{shape}(f(x, w)) = O(n, k, s, d, lo, hi)$$
-
-    Each case in ``cases`` is traced and lowered with ``jax.jit(...).lower`` (through the
-    forced algorithm's code; the lowering type-checks every intermediate, so an
-    algorithm that returns a wrong shape fails to lower) and its output shape compared
-    with the formula; a function that cannot be traced is run on zeros instead.
-
-    Equivalent to `check_output_sizes` for the numeric code.
-
-    Args:
-        numeric: ``numeric(kind, x, w, **kw)`` with ``kind`` in ``"conv"``,
-            ``"conv_transpose"``, ``"convolve"``; default: the `jconv` function named by
-            ``kind``, with ``algorithm`` forced.
-        algorithm: the algorithm forced on the default function.
-        cases: ``(kind, x_shape, w_shape, kwargs)`` tuples.
-
-    Returns:
-        A `CheckResult`.
-
-    Example:
-        >>> check_shapes_numeric().holds
-        True
-    """
-    label = algorithm if numeric is None else getattr(numeric, "__name__", "custom")
-    if numeric is None:
-        import jconv
-
-        def numeric(kind, x, w, **kw):
-            fn = getattr(jconv, kind)
-            key = "method" if kind == "convolve" else "algorithm"
-            return fn(x, w, **{**kw, key: algorithm})
-
-    skipped = []
-
-    def compute():
-        import jax
-        import jax.numpy as jnp
-
-        from ._probe import is_refusal
-
-        got, want = [], []
-        not_traceable = (jax.errors.TracerArrayConversionError,
-                         jax.errors.ConcretizationTypeError,
-                         jax.errors.TracerIntegerConversionError)
-        for kind, xs, ws, kw in cases:
-            x, w = jnp.zeros(xs), jnp.zeros(ws)
-            try:
-                try:  # trace and lower through the algorithm (type-checked), no compile
-                    lowered = jax.jit(lambda x, w, kind=kind, kw=kw: numeric(kind, x, w, **kw)
-                                      ).lower(x, w)
-                    shape = tuple(jax.tree.leaves(lowered.out_info)[0].shape)
-                except not_traceable:
-                    shape = tuple(numeric(kind, x, w, **kw).shape)
-            except ValueError as e:
-                if is_refusal(e):
-                    skipped.append(kind)
-                    continue
-                raise
-            got.append(shape)
-            want.append(_expected_shape(kind, xs, ws, kw))
-        if not got:
-            raise ValueError(f"every case was refused (cannot compute): {skipped}")
-        return np.array([v for s in got for v in (len(s), *s)]), np.array(
-            [v for s in want for v in (len(s), *s)])
-
-    result = numeric_law(
-        f"output shapes [{label}]", "numeric output shapes equal the size formulas",
-        verified_for(f"{len(cases)} configurations"), r"\operatorname{shape} f(x,w) = O", compute,
-        data="the listed configurations",
-    )
-    if result.holds:
-        details = f"all {len(cases) - len(skipped)} output shapes equal the formulas" + (
-            f" ({len(skipped)} refused: {', '.join(skipped)})" if skipped else "")
-        result = dataclasses.replace(result, details=details)
-    return result
-
-
-__all__ = [
-    "SHAPE_CASES", "check_output_sizes", "check_shapes_numeric", "prove_output_size",
-    "prove_same_padding", "prove_transpose_size",
-]
