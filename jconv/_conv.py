@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import partial
+from typing import Literal
 
 import jax
 import jax.numpy as jnp
+from jax.typing import ArrayLike, DTypeLike
 
 from ._primitive import conv_core, input_grad_core, kernel_grad_core
 from ._select import (
@@ -36,6 +39,18 @@ _STATIC = ("layer", "algorithm", "precision", "fn")
 
 
 # -- layout conversions between the user's arrays and the canonical ones ------------------
+
+
+
+# The argument types of the public functions (each value's rules are in `_spec`).
+IntOrInts = int | Sequence[int]
+"""One int for every spatial dim, or one per dim."""
+Padding = (int | Sequence[int] | Sequence[tuple[int, int]]
+           | Literal["valid", "same", "full"])
+"""An int, one int or one ``(low, high)`` pair per spatial dim, or a named padding."""
+PaddingMode = Literal["zeros", "reflect", "replicate", "circular"]
+SignalMode = Literal["full", "same", "valid", "circular"]
+Precision = jax.lax.PrecisionLike
 
 
 def _spatial(layer: ConvLayer) -> tuple[int, ...]:
@@ -166,19 +181,19 @@ def _check_forced(fn: str, layer: ConvLayer, algorithm: str) -> None:
 
 
 def conv(
-    x,
-    w,
-    bias=None,
+    x: ArrayLike,
+    w: ArrayLike,
+    bias: ArrayLike | None = None,
     *,
-    stride=1,
-    padding=0,
-    dilation=1,
-    groups=1,
-    padding_mode="zeros",
-    channels_last=False,
-    algorithm="auto",
-    precision=None,
-):
+    stride: IntOrInts = 1,
+    padding: Padding = 0,
+    dilation: IntOrInts = 1,
+    groups: int = 1,
+    padding_mode: PaddingMode = "zeros",
+    channels_last: bool = False,
+    algorithm: str = "auto",
+    precision: Precision = None,
+) -> jax.Array:
     r"""N-d convolution layer (a cross-correlation), with groups, stride and dilation.
 
     $$y[n, o, p] = b[o] + \sum_{c \in \text{group}(o)} \sum_t
@@ -249,19 +264,19 @@ def conv(
 
 
 def conv_transpose(
-    x,
-    w,
-    bias=None,
+    x: ArrayLike,
+    w: ArrayLike,
+    bias: ArrayLike | None = None,
     *,
-    stride=1,
-    padding=0,
-    output_padding=0,
-    dilation=1,
-    groups=1,
-    channels_last=False,
-    algorithm="auto",
-    precision=None,
-):
+    stride: IntOrInts = 1,
+    padding: IntOrInts | Sequence[tuple[int, int]] | Literal["valid"] = 0,
+    output_padding: IntOrInts = 0,
+    dilation: IntOrInts = 1,
+    groups: int = 1,
+    channels_last: bool = False,
+    algorithm: str = "auto",
+    precision: Precision = None,
+) -> jax.Array:
     r"""N-d transposed convolution: the adjoint of `conv` in its input.
 
     With ``M`` the matrix of ``conv(., w, stride, padding, dilation, groups)``,
@@ -317,8 +332,9 @@ def conv_transpose(
 
 
 def conv_input_grad(
-    cotangent, w, input_shape, *, algorithm="auto", precision=None, **conv_kwargs
-):
+    cotangent: ArrayLike, w: ArrayLike, input_shape: Sequence[int], *, algorithm: str = "auto",
+    precision: Precision = None, **conv_kwargs,
+) -> jax.Array:
     r"""The input gradient (VJP in ``x``) of `conv`: ``M^T vec(cotangent)``.
 
     $$\frac{\partial L}{\partial x} = \text{conv\_input\_grad}\Big(\frac{\partial L}{\partial y},
@@ -361,8 +377,9 @@ def conv_input_grad(
 
 
 def conv_kernel_grad(
-    x, cotangent, kernel_shape, *, algorithm="auto", precision=None, **conv_kwargs
-):
+    x: ArrayLike, cotangent: ArrayLike, kernel_shape: Sequence[int], *, algorithm: str = "auto",
+    precision: Precision = None, **conv_kwargs,
+) -> jax.Array:
     r"""The kernel gradient (VJP in ``w``) of `conv`: ``A^T vec(cotangent)``.
 
     $$\frac{\partial L}{\partial w[o, c, t]} = \sum_{n, p}
@@ -462,7 +479,10 @@ def _signal_call(fn, a, b, mode, axes, method, conjugate_flip):
     return y
 
 
-def convolve(a, b, mode="full", *, axes=None, method="auto"):
+def convolve(
+    a: ArrayLike, b: ArrayLike, mode: SignalMode = "full", *, axes: IntOrInts | None = None,
+    method: str = "auto",
+) -> jax.Array:
     r"""Signal-processing convolution (flipped kernel, commutative), batched.
 
     $$(a * b)[k] = \sum_j a[j]\, b[k - j]$$
@@ -502,7 +522,10 @@ def convolve(a, b, mode="full", *, axes=None, method="auto"):
     return _signal_call("jconv.convolve", a, b, mode, axes, method, conjugate_flip=False)
 
 
-def correlate(a, b, mode="full", *, axes=None, method="auto"):
+def correlate(
+    a: ArrayLike, b: ArrayLike, mode: SignalMode = "full", *, axes: IntOrInts | None = None,
+    method: str = "auto",
+) -> jax.Array:
     r"""Signal-processing cross-correlation (conjugates ``b``), batched.
 
     $$(a \star b)[k] = \sum_j a[j + k]\, \overline{b[j]}
@@ -529,14 +552,14 @@ def correlate(a, b, mode="full", *, axes=None, method="auto"):
 
 
 def explain(
-    x_shape,
-    w_shape,
+    x_shape: Sequence[int],
+    w_shape: Sequence[int],
     *,
-    transpose=False,
-    dtype="float32",
-    algorithm="auto",
-    platform=None,
-    precision=None,
+    transpose: bool = False,
+    dtype: DTypeLike = "float32",
+    algorithm: str = "auto",
+    platform: str | None = None,
+    precision: Precision = None,
     **kwargs,
 ) -> Plan:
     """Which algorithm runs each pass of a convolution, and why.
