@@ -144,16 +144,14 @@ class Halo:
 
 @dataclasses.dataclass(frozen=True)
 class Split:
-    """Mesh axes per canonical dimension of x, w and y, the psum axes, the halos."""
+    """Mesh axes per canonical dimension, and the halo of each split spatial axis (the
+    spatial splits of x, w and y follow from the halos)."""
 
     spec: ConvSpec
     batch: Axes = ()
     groups: Axes = ()
     out_channels: Axes = ()
     in_channels: Axes = ()
-    x_spatial: tuple[Axes, ...] = ()
-    w_spatial: tuple[Axes, ...] = ()
-    y_spatial: tuple[Axes, ...] = ()
     halos: tuple[Halo | None, ...] = ()
 
     @classmethod
@@ -174,32 +172,28 @@ class Split:
         groups = take(xa[1] or wa[0], spec.groups)
         out_channels = take(wa[1], spec.out_channels)
         in_channels = take(xa[2] or wa[2], spec.in_channels)
-        x_sp, w_sp, y_sp, halos = [], [], [], []
+        halos = []
         for j in range(spec.ndim):
             xj, wj = xa[3 + j], wa[3 + j]
-            halo, where = None, ()
+            halo = None
             if len(xj) == 1 and not used & set(xj):
-                n = sizes[xj[0]]
                 if wj == xj:  # taps split too: a kernel gradient, partial sums
-                    halo = _tap_halo(spec, j, xj[0], n)
-                    where = "xw" if halo else ()
-                if halo is None:
-                    halo = _output_halo(spec, j, xj[0], n)
-                    where = "xy" if halo else ()
-            if halo is not None:
-                used.update(xj)
-            x_sp.append(xj if halo else ())
-            w_sp.append(xj if where == "xw" else ())
-            y_sp.append(xj if where == "xy" else ())
+                    halo = _tap_halo(spec, j, xj[0], sizes[xj[0]])
+                halo = halo or _output_halo(spec, j, xj[0], sizes[xj[0]])
+                used.update(xj if halo else ())
             halos.append(halo)
-        return cls(spec, batch, groups, out_channels, in_channels, tuple(x_sp), tuple(w_sp),
-                   tuple(y_sp), tuple(halos))
+        return cls(spec, batch, groups, out_channels, in_channels, tuple(halos))
+
+    def _spatial(self, taps: bool | None) -> list[Axes]:
+        """Per spatial dim, its mesh axis where split (x: ``taps`` None; w: the taps are
+        split; y: the outputs are)."""
+        return [(h.axis,) if h and (taps is None or bool(h.taps) == taps) else ()
+                for h in self.halos]
 
     @property
     def reduce_axes(self) -> Axes:
         """Mesh axes the local results are summed over: split input channels and taps."""
-        taps = tuple(a for axes in self.w_spatial for a in axes)
-        return self.in_channels + taps
+        return self.in_channels + tuple(a for axes in self._spatial(True) for a in axes)
 
     def shardings(self, mesh):
         """The NamedShardings of x, w and y this split computes with."""
@@ -208,9 +202,9 @@ class Split:
             return NamedSharding(mesh, PartitionSpec(*(_entry(d) for d in dims)))
 
         return (
-            spec_of(self.batch, self.groups, self.in_channels, *self.x_spatial),
-            spec_of(self.groups, self.out_channels, self.in_channels, *self.w_spatial),
-            spec_of(self.batch, self.groups, self.out_channels, *self.y_spatial),
+            spec_of(self.batch, self.groups, self.in_channels, *self._spatial(None)),
+            spec_of(self.groups, self.out_channels, self.in_channels, *self._spatial(True)),
+            spec_of(self.batch, self.groups, self.out_channels, *self._spatial(False)),
         )
 
     def local_spec(self, x_shape, w_shape) -> ConvSpec:
