@@ -28,7 +28,6 @@ Example:
 """
 
 from . import laws, winograd
-from ._arrays import symbols
 from ._matrix import (
     circulant,
     conv_block_matrix,
@@ -42,8 +41,8 @@ from ._matrix import (
     render_pattern,
     vec,
 )
-from ._numeric import OPERATORS, check_operator, conv_output_shape
-from ._reference import conv, conv_transpose, convolve, correlate
+from ._probe import OPERATORS, check_operator
+from ._reference import conv, conv_output_shape, conv_transpose, convolve, correlate, symbols
 from ._result import CheckResult
 from .laws import (
     prove_adjoint,
