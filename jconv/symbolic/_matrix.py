@@ -51,7 +51,7 @@ def vec(a) -> sympy.Matrix:
         A ``sympy.Matrix`` of shape ``(a.size, 1)``.
 
     Example:
-        >>> from jconv.symbolic import symbols, vec
+        >>> from jconv.symbolic import symbols
         >>> vec(symbols("x", (2, 2))).T
         Matrix([[x_0_0, x_0_1, x_1_0, x_1_1]])
     """
@@ -216,7 +216,7 @@ def conv_transpose_matrix(w, input_shape, **kwargs) -> sympy.SparseMatrix:
         TypeError, ValueError: the argument errors of `jconv.conv_transpose`.
 
     Example:
-        >>> from jconv.symbolic import symbols, conv_transpose_matrix
+        >>> from jconv.symbolic import symbols
         >>> conv_transpose_matrix(symbols("w", (1, 1, 2)), (1, 2))
         Matrix([
         [w_0_0_0,       0],
@@ -265,7 +265,7 @@ def convolve_matrix(b, a_shape, mode: str = "full") -> sympy.SparseMatrix:
         TypeError, ValueError: the argument errors of `jconv.convolve`.
 
     Example:
-        >>> from jconv.symbolic import symbols, convolve_matrix
+        >>> from jconv.symbolic import symbols
         >>> convolve_matrix(symbols("b", (2,)), (3,), "circular")
         Matrix([
         [b_0,   0, b_1],

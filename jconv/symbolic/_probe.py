@@ -622,7 +622,7 @@ def check_operator(
 
     with ``C`` read off the symbolic form and recovered from ``f`` by one-hot probing,
     plus integer data against the defining sum and bilinearity
-    (`check_bilinear_operator`). The operators (`OPERATORS`):
+    (`check_bilinear_operator`). The operators:
 
     | ``operator`` | numeric call (default: the `jconv` function) | compared with |
     |---|---|---|
@@ -638,7 +638,7 @@ def check_operator(
     ``convolve`` and ``correlate``, and the forward ``(x, w)`` shapes for the others.
 
     Args:
-        operator: a key of `OPERATORS`.
+        operator: one of the names in the table above.
         a_shape, b_shape: see above.
         numeric: the function checked (default: jconv's, with ``algorithm`` forced).
         algorithm: the algorithm (``method`` for the signal functions) forced on the default.

@@ -3,7 +3,8 @@
 Each function returns a `CheckResult`. A ``prove_*`` function proves its statement for
 all sizes (symbolic sizes and indices); the ``check_*`` functions of the same family
 verify the statement, or the concrete form it takes, exactly at the sizes given. The
-``prove_*`` functions are also re-exported by `jconv.symbolic`.
+``prove_*`` functions, except the three of the output sizes, are also re-exported by
+`jconv.symbolic`.
 
 * linearity: `prove_linearity`; `check_linearity`.
 * commutativity and the flip: `prove_commutativity`, `prove_flip_identity`;
