@@ -90,12 +90,6 @@ def normalize_sums(expr):
     return expr
 
 
-def _jconv():
-    import jconv
-
-    return jconv
-
-
 def _count(array) -> int:
     return int(np.prod(array.shape))
 

@@ -119,10 +119,6 @@ def _x64():
         yield
 
 
-def _as_numpy(y) -> np.ndarray:
-    return np.asarray(y)
-
-
 class BilinearForm:
     r"""A symbolic bilinear form read off once: output shape, symbols and coefficients.
 
