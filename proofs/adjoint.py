@@ -31,7 +31,7 @@ def main(argv=None) -> int:
     proof = Proof(__doc__, f"n = {n}, stride = {s}")
     proof.section("symbolic sizes")
     proof.check(S.prove_adjoint())
-    proof.check(S.prove_transpose_size())
+    proof.check(S.laws.prove_transpose_size())
     proof.section("exact, symbol arrays")
     one_d = dict(stride=s, padding=1, groups=2)
     proof.check(S.laws.check_adjoint((1, 4, n), (4, 2, 3), **one_d))

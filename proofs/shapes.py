@@ -27,9 +27,9 @@ def main(argv=None) -> int:
 
     proof = Proof(__doc__, f"the grid n <= {args.max_n}, k <= 4, s <= 3, d <= 3, pad <= 2")
     proof.section("symbolic sizes")
-    proof.check(S.prove_output_size())
-    proof.check(S.prove_same_padding())
-    proof.check(S.prove_transpose_size())
+    proof.check(S.laws.prove_output_size())
+    proof.check(S.laws.prove_same_padding())
+    proof.check(S.laws.prove_transpose_size())
     proof.section("exhaustive grid")
     proof.check(S.laws.check_output_sizes(max_n=args.max_n))
     proof.section("numeric: the whole operator (and so its output shape), every algorithm")

@@ -15,6 +15,11 @@ from reference import conv_ref, conv_transpose_ref, convolve_ref
 
 from jconv import symbolic as S
 
+# Internal to the package, tested directly: the matrices `check_operator` compares
+# conv_transpose and convolve with, and the reference's own output-shape rule.
+from jconv.symbolic._matrix import conv_transpose_matrix, convolve_matrix
+from jconv.symbolic._reference import conv_output_shape
+
 
 def ints(a) -> np.ndarray:
     """A SymPy array of integers as an int64 NumPy array."""
@@ -190,14 +195,14 @@ def test_conv_and_kernel_matrices_reproduce_conv(kw):
 def test_conv_transpose_matrix_is_the_transpose():
     W = S.symbols("w", (4, 1, 3))
     M = S.conv_matrix(W, (2, 7), stride=2, padding=1, groups=2)
-    T = S.conv_transpose_matrix(W, (4, 4), stride=2, padding=1, output_padding=0, groups=2)
+    T = conv_transpose_matrix(W, (4, 4), stride=2, padding=1, output_padding=0, groups=2)
     assert T.shape == M.T.shape and (T - M.T).applyfunc(sympy.expand).is_zero_matrix
 
 
 @pytest.mark.parametrize("mode", ["full", "same", "valid"])
 def test_convolve_matrix_matches_scipy(mode):
     b = np.array([1, -2, 3])
-    T = np.array(S.convolve_matrix(b, (5,), mode).tolist(), dtype=np.int64)
+    T = np.array(convolve_matrix(b, (5,), mode).tolist(), dtype=np.int64)
     np.testing.assert_array_equal(T, scipy.linalg.convolution_matrix(b, 5, mode))
 
 
@@ -250,9 +255,9 @@ def test_plot_pattern_writes_png(tmp_path):
 
 
 def test_conv_output_shape():
-    assert S.conv_output_shape((2, 3, 9, 9), (4, 3, 3, 3), stride=2, padding="same") == (
+    assert conv_output_shape((2, 3, 9, 9), (4, 3, 3, 3), stride=2, padding="same") == (
         2, 4, 5, 5)
-    assert S.conv_output_shape((1, 9, 9, 3), (3, 3, 3, 4), channels_last=True) == (1, 7, 7, 4)
+    assert conv_output_shape((1, 9, 9, 3), (3, 3, 3, 4), channels_last=True) == (1, 7, 7, 4)
 
 
 # -- the checks themselves --------------------------------------------------------------

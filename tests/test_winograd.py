@@ -5,7 +5,7 @@ tile choice and kernel chunking, channels_last, the float32 and float64 accuracy
 tiles, the refusals, cache-blocking chunks, and the exact Cook-Toom tables.
 """
 
-import dataclasses
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -48,17 +48,26 @@ def run_traced(x, w, spec):
     return jax.jit(lambda a, b: winograd.run(a, b, spec))(jnp.asarray(x), jnp.asarray(w))
 
 
+def explained_tiles(x_shape, w_shape, role="forward", **kw) -> list[tuple[int, int]]:
+    """The ``(m, r)`` of every dim's tile ``F(m, r)``, as `jconv.explain` reports them
+    (``"F(3,3) x F(3,3)"``)."""
+    plan = jconv.explain(x_shape, w_shape, algorithm=ALG, **kw)[role]
+    detail = next(c.detail for c in plan.candidates if c.name == ALG)
+    return [(int(m), int(r)) for m, r in re.findall(r"F\((\d+),(\d+)\)", detail)]
+
+
 def test_kernel_grad_uses_kernel_chunks():
     """The kernel-gradient spec (small output, large "kernel") is cut into kernel chunks."""
+    assert all(m + r - 1 <= winograd.MAX_ALPHA_2D
+               for m, r in explained_tiles((4, 8, 30, 30), (8, 8, 3, 3), "kernel_grad", padding=1))
+    # private: explain names the tiles, not how many kernel chunks each dim has
     fwd = ConvSpec(4, 1, 8, 8, (30, 30), (3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), (1, 1))
     dims = winograd._plan(fwd.kernel_grad())
     assert all(d.C > 1 and d.T == 1 for d in dims), dims
-    assert all(d.alpha <= winograd.MAX_ALPHA_2D for d in dims)
-    one = ConvSpec(4, 1, 8, 8, (64,), (3,), (1,), ((1, 1),), (1,), (1,)).kernel_grad()
-    dims32 = winograd._plan(one)
-    dims64 = winograd._plan(dataclasses.replace(one, dtype="float64"))
-    assert dims32[0].alpha <= winograd.MAX_ALPHA_1D_KERNEL_GRAD_32
-    assert dims64[0].alpha > winograd.MAX_ALPHA_32  # larger tiles in float64
+    (m32, r32), = explained_tiles((4, 8, 64), (8, 8, 3), "kernel_grad", padding=1)
+    (m64, r64), = explained_tiles((4, 8, 64), (8, 8, 3), "kernel_grad", padding=1, dtype="float64")
+    assert m32 + r32 - 1 <= winograd.MAX_ALPHA_1D_KERNEL_GRAD_32
+    assert m64 + r64 - 1 > winograd.MAX_ALPHA_32  # larger tiles in float64
 
 
 def test_channels_last():
@@ -114,8 +123,9 @@ def test_float32_accuracy(m, bound, monkeypatch, fresh_plans):
     expected = conv_ref(x.astype(np.float64), w.astype(np.float64), None, 1, 1)
     monkeypatch.setattr(winograd, "MAX_ALPHA_2D", m + 2)
     spec = jconv.explain(x.shape, w.shape, padding=1, algorithm=ALG)["forward"].spec
-    assert {d.m for d in winograd._plan(spec)} == {m}
-    traced = []  # the tiles of every chunk traced
+    assert explained_tiles(x.shape, w.shape, padding=1) == [(m, 3), (m, 3)]
+    # private: the tiles every chunk actually traces (explain reports the plan, not the run)
+    traced = []
     tiles = winograd._tiles
 
     def spy(x, w, spec, dims, precision):
@@ -140,6 +150,7 @@ def test_float64_accuracy_of_every_tile():
     for m, r in entries:
         x, w = rng.standard_normal((1, 4, 30)), rng.standard_normal((3, 4, r))
         spec = ConvSpec(1, 1, 4, 3, (30,), (r,), (1,), ((0, 0),), (1,), (1,), False, "float64")
+        # private: a tile the planner would not choose here, forced
         dims = (winograd._Dim((m, r, -(-spec.out_size[0] // m), 1)),)
         y = jax.jit(lambda a, b, spec=spec, dims=dims: winograd._tiles(a, b, spec, dims, None))(
             jnp.asarray(x.reshape(spec.x_shape)), jnp.asarray(w.reshape(spec.w_shape)))
@@ -253,6 +264,7 @@ def test_chunked_paths(spec, budget, kinds, monkeypatch, fresh_plans):
     monkeypatch.setattr(winograd, "ROWS_MIN", 1)
     r = np.random.default_rng(17)
     for sp, kind in zip((spec, spec.input_grad(), spec.kernel_grad()), kinds):
+        # private: explain does not report the chunking (batch, rows or channels)
         got_kind, size = winograd._chunking(sp)
         assert got_kind == kind
         if kind == "batch":
@@ -277,6 +289,7 @@ def test_small_kernel_channel_chunks_stay_deep(monkeypatch, fresh_plans):
     the GEMMs contract enough; the chunked forward pass equals the direct sum."""
     monkeypatch.setattr(winograd, "MAX_ALPHA_2D", 6)  # the budgets assume F(4, 3) tiles
     late = ConvSpec(8, 1, 512, 512, (7, 7), (3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), (1, 1))
+    # private: explain does not report the chunking
     assert winograd._chunking(late) == ("channels", winograd.DEPTH_MIN)
     small = ConvSpec(2, 1, 8, 6, (4, 4), (3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), (1, 1))
     monkeypatch.setattr(winograd, "CHUNK_BYTES", 4000)  # chunks of 2 channels would fit

@@ -13,10 +13,11 @@ from sympy.polys.matrices import DomainMatrix
 from sympy.polys.polyerrors import CoercionFailed, GeneratorsError
 from sympy.polys.rings import ring
 
-from ._arrays import as_object_array
+from ._reference import as_object_array
 
 
-def _flat(a) -> list:
+def flat(a) -> list:
+    """The entries of a matrix, or of an array in C order, as a list."""
     if isinstance(a, sympy.MatrixBase):
         return list(a)
     return list(as_object_array(a, "jconv.symbolic", "array").reshape(-1))
@@ -66,7 +67,7 @@ def first_difference(a, b):
         keys = sorted(set(da) | set(db))
         found = _difference([da.get(k, 0) for k in keys], [db.get(k, 0) for k in keys])
         return None if found is None else keys[found][0] * a.cols + keys[found][1]
-    fa, fb = _flat(a), _flat(b)
+    fa, fb = flat(a), flat(b)
     shape_a = a.shape if hasattr(a, "shape") else None
     shape_b = b.shape if hasattr(b, "shape") else None
     if len(fa) != len(fb) or (shape_a is not None and shape_b is not None

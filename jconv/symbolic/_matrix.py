@@ -14,11 +14,14 @@ import numpy as np
 import sympy
 from sympy.matrices.expressions import BlockDiagMatrix, BlockMatrix, ZeroMatrix
 
-from ._arrays import _shape_arg, add, as_object_array, ravel_index
 from ._reference import (
+    add,
+    as_object_array,
     conv_first,
     conv_setup,
     conv_terms,
+    ravel_index,
+    shape_arg,
     signal_pairs,
     transpose_setup,
     transpose_terms,
@@ -48,7 +51,7 @@ def vec(a) -> sympy.Matrix:
         A ``sympy.Matrix`` of shape ``(a.size, 1)``.
 
     Example:
-        >>> from jconv.symbolic import symbols, vec
+        >>> from jconv.symbolic import symbols
         >>> vec(symbols("x", (2, 2))).T
         Matrix([[x_0_0, x_0_1, x_1_0, x_1_1]])
     """
@@ -112,7 +115,7 @@ def conv_matrix(w, input_shape, **conv_kwargs) -> sympy.SparseMatrix:
     """
     fn = "jconv.symbolic.conv_matrix"
     w = as_object_array(w, fn, "w")
-    input_shape = _shape_arg(fn, "input_shape", input_shape)
+    input_shape = shape_arg(fn, "input_shape", input_shape)
     x_shape = (1, *input_shape)
     setup = conv_setup(fn, x_shape, w.shape, None, conv_kwargs)
     _, wf = conv_first(np.empty(x_shape, object), w, setup["channels_last"])
@@ -164,7 +167,7 @@ def kernel_matrix(x, kernel_shape, **conv_kwargs) -> sympy.SparseMatrix:
     """
     fn = "jconv.symbolic.kernel_matrix"
     x = as_object_array(x, fn, "x")
-    kernel_shape = _shape_arg(fn, "kernel_shape", kernel_shape)
+    kernel_shape = shape_arg(fn, "kernel_shape", kernel_shape)
     batched = x.ndim == len(kernel_shape)
     if not batched and x.ndim != len(kernel_shape) - 1:
         raise ValueError(
@@ -213,7 +216,7 @@ def conv_transpose_matrix(w, input_shape, **kwargs) -> sympy.SparseMatrix:
         TypeError, ValueError: the argument errors of `jconv.conv_transpose`.
 
     Example:
-        >>> from jconv.symbolic import symbols, conv_transpose_matrix
+        >>> from jconv.symbolic import symbols
         >>> conv_transpose_matrix(symbols("w", (1, 1, 2)), (1, 2))
         Matrix([
         [w_0_0_0,       0],
@@ -222,7 +225,7 @@ def conv_transpose_matrix(w, input_shape, **kwargs) -> sympy.SparseMatrix:
     """
     fn = "jconv.symbolic.conv_transpose_matrix"
     w = as_object_array(w, fn, "w")
-    input_shape = _shape_arg(fn, "input_shape", input_shape)
+    input_shape = shape_arg(fn, "input_shape", input_shape)
     x_shape = (1, *input_shape)
     setup = transpose_setup(fn, x_shape, w.shape, None, kwargs)
     cl = setup["channels_last"]
@@ -262,7 +265,7 @@ def convolve_matrix(b, a_shape, mode: str = "full") -> sympy.SparseMatrix:
         TypeError, ValueError: the argument errors of `jconv.convolve`.
 
     Example:
-        >>> from jconv.symbolic import symbols, convolve_matrix
+        >>> from jconv.symbolic import symbols
         >>> convolve_matrix(symbols("b", (2,)), (3,), "circular")
         Matrix([
         [b_0,   0, b_1],
@@ -273,7 +276,7 @@ def convolve_matrix(b, a_shape, mode: str = "full") -> sympy.SparseMatrix:
 
     fn = "jconv.symbolic.convolve_matrix"
     b = as_object_array(b, fn, "b")
-    a_shape = _shape_arg(fn, "a_shape", a_shape)
+    a_shape = shape_arg(fn, "a_shape", a_shape)
     signal_plan(fn, a_shape, b.shape, mode, None, np.float64)
     pairs = [signal_pairs(n, m, mode, False) for n, m in zip(a_shape, b.shape)]
     out = tuple(len(p) for p in pairs)
@@ -394,7 +397,7 @@ def dft_matrix(n: int, *, inverse: bool = False) -> sympy.Matrix:
 
 def _channel_blocks(fn, w, input_shape, conv_kwargs):
     w = as_object_array(w, fn, "w")
-    input_shape = _shape_arg(fn, "input_shape", input_shape)
+    input_shape = shape_arg(fn, "input_shape", input_shape)
     if conv_kwargs.get("channels_last"):
         raise ValueError(
             f"{fn}: channels_last=True is not supported; the channel blocks are defined "

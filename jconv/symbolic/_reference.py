@@ -1,20 +1,132 @@
-r"""Reference semantics: every convolution computed from its defining sum.
+r"""Reference semantics: every convolution computed from its defining sum, with its shapes.
 
 Nothing here calls the numeric code. Argument validation (and its error messages) is
 delegated to the public rules of `jconv._spec`, so a call that the numeric function
 rejects is rejected here with the same message; the padding, the output sizes and the
-sums themselves are derived again, independently, in this module.
+sums themselves are derived again, independently, in this module. The first section
+converts between SymPy arrays, nested lists and NumPy object arrays.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
+import math
+import operator
 
 import numpy as np
 import sympy
 
 from .._spec import conv_layer, conv_transpose_layer, signal_plan
-from ._arrays import add, as_object_array, to_sympy_array
+
+# ---------------------------------------------------------------------------------------
+# Arrays: SymPy arrays, nested lists and NumPy object arrays
+# ---------------------------------------------------------------------------------------
+
+
+def symbols(name: str, shape, **assumptions) -> sympy.Array:
+    r"""A SymPy array of distinct symbols, one per entry, named ``name_i_j...``.
+
+    $$X = \big(x_{i_1 \dots i_r}\big)_{0 \le i_k < n_k}$$
+
+    Equivalent to ``sympy.Array(sympy.symbols(...), shape)`` with systematic names.
+    The symbols are real unless other assumptions are given (so ``conjugate`` leaves
+    them unchanged, as for real data).
+
+    Args:
+        name: the prefix of every symbol's name.
+        shape: a tuple of non-negative ints (``()`` gives a 0-d array of one symbol).
+        **assumptions: SymPy assumptions; default ``real=True``.
+
+    Returns:
+        A ``sympy.ImmutableDenseNDimArray`` of the given shape.
+
+    Raises:
+        TypeError: ``name`` is not a string or ``shape`` not a sequence of ints.
+        ValueError: a negative dimension.
+
+    Example:
+        >>> symbols("x", (2, 2))
+        [[x_0_0, x_0_1], [x_1_0, x_1_1]]
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"jconv.symbolic.symbols: name must be a string, got {name!r}")
+    shape = shape_arg("jconv.symbolic.symbols", "shape", shape)
+    assumptions = assumptions or {"real": True}
+    flat = [
+        sympy.Symbol("_".join((name, *map(str, idx))) if idx else name, **assumptions)
+        for idx in itertools.product(*(range(n) for n in shape))
+    ]
+    return sympy.ImmutableDenseNDimArray(flat, shape)
+
+
+def shape_arg(fn: str, arg: str, shape) -> tuple[int, ...]:
+    try:
+        shape = tuple(shape)
+    except TypeError:
+        raise TypeError(f"{fn}: {arg} must be a sequence of ints, got {shape!r}") from None
+    if not all(isinstance(n, (int, np.integer)) and not isinstance(n, bool) for n in shape):
+        raise TypeError(f"{fn}: {arg} must be a sequence of ints, got {shape!r}")
+    if any(n < 0 for n in shape):
+        raise ValueError(f"{fn}: {arg} must have non-negative entries, got {shape!r}")
+    return tuple(int(n) for n in shape)
+
+
+_sympify = np.frompyfunc(sympy.sympify, 1, 1)
+
+
+def as_object_array(a, fn: str, name: str) -> np.ndarray:
+    """A NumPy object array of SymPy expressions from a SymPy array, nested list or array."""
+    if isinstance(a, sympy.NDimArray):
+        shape = tuple(a.shape)
+        arr = np.empty(shape, dtype=object)
+        if not shape:
+            arr[()] = a[()]
+        elif math.prod(shape):
+            arr[...] = np.array(a.tolist(), dtype=object).reshape(shape)
+        return arr
+    if isinstance(a, sympy.MatrixBase):
+        return as_object_array(sympy.ImmutableDenseNDimArray(a.tolist()), fn, name)
+    if isinstance(a, sympy.Basic):
+        arr = np.empty((), dtype=object)
+        arr[()] = a
+        return arr
+    try:
+        arr = np.array(a, dtype=object)
+    except ValueError as e:
+        raise ValueError(f"{fn}: {name} is not a regular (rectangular) array: {e}") from None
+    if arr.dtype != object:
+        raise TypeError(f"{fn}: {name} must be array-like, got {type(a).__name__}")
+    if any(isinstance(e, (list, tuple, np.ndarray)) for e in arr.flat):
+        raise ValueError(f"{fn}: {name} is not a regular (rectangular) array")
+    if arr.size:
+        arr = _sympify(arr).astype(object)
+    return arr
+
+
+def to_sympy_array(arr: np.ndarray) -> sympy.Array:
+    """A ``sympy.ImmutableDenseNDimArray`` from a NumPy object array."""
+    if arr.ndim == 0:
+        return sympy.ImmutableDenseNDimArray([arr[()]], ())
+    return sympy.ImmutableDenseNDimArray(list(arr.reshape(-1)), arr.shape)
+
+
+def add(terms) -> sympy.Expr:
+    """The sum of a list of SymPy terms (``0`` for none), built in one ``Add``."""
+    if not terms:
+        return sympy.S.Zero
+    if all(isinstance(t, sympy.Basic) for t in terms):
+        return sympy.Add(*terms)
+    return functools.reduce(operator.add, terms)
+
+
+def ravel_index(index, shape) -> int:
+    """C-order flat position of ``index`` in an array of ``shape``."""
+    flat = 0
+    for i, n in zip(index, shape):
+        flat = flat * n + i
+    return flat
+
 
 # ---------------------------------------------------------------------------------------
 # Arguments (already validated by jconv._spec; re-derived here)
@@ -227,6 +339,77 @@ def conv(x, w, bias=None, **conv_kwargs) -> sympy.Array:
     if setup["channels_last"]:
         y = np.moveaxis(y, 1, -1)
     return to_sympy_array(y)
+
+
+def conv_output_shape(x_shape, w_shape, **conv_kwargs) -> tuple[int, ...]:
+    r"""The output shape of `jconv.conv`, from the window-count formula.
+
+    $$o = \Big\lfloor \frac{n + lo + hi - d (k - 1) - 1}{s} \Big\rfloor + 1$$
+
+    Equivalent to ``jax.eval_shape(jconv.conv, x, w, ...).shape``, derived independently.
+
+    Args:
+        x_shape, w_shape: the operand shapes.
+        **conv_kwargs: as for `jconv.conv`.
+
+    Returns:
+        The output shape.
+
+    Raises:
+        TypeError, ValueError: the argument errors of `jconv.conv`.
+
+    Example:
+        >>> conv_output_shape((1, 3, 32, 32), (8, 3, 5, 5), stride=2, padding="same")
+        (1, 8, 16, 16)
+    """
+    setup = conv_setup("jconv.symbolic.conv_output_shape", tuple(x_shape), tuple(w_shape),
+                       None, conv_kwargs)
+    out = tuple(
+        conv_out_size(n, k, s, d, lo, hi)
+        for n, k, s, d, (lo, hi) in zip(setup["sizes"], setup["kernel"], setup["stride"],
+                                        setup["dilation"], setup["pads"])
+    )
+    c_out = w_shape[-1] if setup["channels_last"] else w_shape[0]
+    n = x_shape[0]
+    return (n, *out, c_out) if setup["channels_last"] else (n, c_out, *out)
+
+
+def matching_transpose_kwargs(x_shape, w_shape, **conv_kwargs) -> dict:
+    r"""The `jconv.conv_transpose` arguments whose output has the shape of ``x``.
+
+    $$\text{output\_padding} = (n + lo + hi - d (k - 1) - 1) \bmod s$$
+
+    (the input tail that no forward window reaches), with the same stride, explicit
+    padding pairs, dilation and groups.
+
+    Equivalent to PyTorch's ``output_size=`` argument of ``ConvTranspose``.
+
+    Args:
+        x_shape, w_shape: the forward `jconv.conv` operand shapes (channels first).
+        **conv_kwargs: the forward arguments (zero padding mode).
+
+    Returns:
+        A dict of `jconv.conv_transpose` keyword arguments.
+
+    Raises:
+        ValueError: a padding mode other than zeros, or channels_last.
+
+    Example:
+        >>> matching_transpose_kwargs((1, 1, 6), (1, 1, 3), stride=2, padding=1)["output_padding"]
+        (1,)
+    """
+    fn = "jconv.symbolic.matching_transpose_kwargs"
+    if conv_kwargs.get("padding_mode", "zeros") != "zeros" or conv_kwargs.get("channels_last"):
+        raise ValueError(f"{fn}: only padding_mode='zeros' with channels first has a "
+                         f"transposed convolution of the same form")
+    s = conv_setup(fn, tuple(x_shape), tuple(w_shape), None, conv_kwargs)
+    rem = tuple(
+        (n + lo + hi - d * (k - 1) - 1) % st
+        for n, k, st, d, (lo, hi) in zip(s["sizes"], s["kernel"], s["stride"], s["dilation"],
+                                          s["pads"])
+    )
+    return dict(stride=s["stride"], padding=s["pads"], output_padding=rem,
+                dilation=s["dilation"], groups=s["groups"])
 
 
 # ---------------------------------------------------------------------------------------

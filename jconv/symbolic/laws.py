@@ -3,7 +3,8 @@
 Each function returns a `CheckResult`. A ``prove_*`` function proves its statement for
 all sizes (symbolic sizes and indices); the ``check_*`` functions of the same family
 verify the statement, or the concrete form it takes, exactly at the sizes given. The
-``prove_*`` functions are also re-exported by `jconv.symbolic`.
+``prove_*`` functions, except the three of the output sizes, are also re-exported by
+`jconv.symbolic`.
 
 * linearity: `prove_linearity`; `check_linearity`.
 * commutativity and the flip: `prove_commutativity`, `prove_flip_identity`;
@@ -27,38 +28,38 @@ Example:
     (True, True)
 """
 
-from ._adjoint import check_adjoint, prove_adjoint
-from ._algebra import (
+from ._laws import (
+    check_adjoint,
     check_associativity,
-    check_commutativity,
-    check_correlation_not_commutative,
-    check_flip_identity,
-    check_layer_composition,
-    check_linearity,
-    prove_associativity,
-    prove_commutativity,
-    prove_flip_identity,
-    prove_linearity,
-)
-from ._fourier import (
     check_circulant_diagonalization,
+    check_commutativity,
     check_convolution_theorem,
-    check_linear_via_circular,
-    prove_convolution_theorem,
-)
-from ._layers import (
+    check_correlation_not_commutative,
     check_fc_constraints,
+    check_flip_identity,
     check_full_kernel_fc,
     check_groups,
+    check_layer_composition,
+    check_linear_via_circular,
+    check_linearity,
     check_matrix_forms,
+    check_output_sizes,
     check_pointwise,
     check_scalar_conv,
     check_translation_equivariance,
     check_worked_example,
+    prove_adjoint,
+    prove_associativity,
+    prove_commutativity,
+    prove_convolution_theorem,
+    prove_flip_identity,
+    prove_linearity,
+    prove_output_size,
     prove_parameter_count,
+    prove_same_padding,
     prove_translation_equivariance,
+    prove_transpose_size,
 )
-from ._shapes import check_output_sizes, prove_output_size, prove_same_padding, prove_transpose_size
 
 __all__ = [
     "check_adjoint", "check_associativity", "check_circulant_diagonalization",
