@@ -39,7 +39,8 @@ def collectives_table(algorithms: str) -> list[str]:
     for r in rows:
         lax = "{all-gather} / {all-reduce} / {collective-permute}".format(**r["lax"])
         if "refused" in r:
-            lines.append(f"| {r['case']} | {r['algorithm']} | refused (as unsharded) | {lax} | | |")
+            unsharded = "as unsharded" if r["refused_unsharded"] else "only when sharded"
+            lines.append(f"| {r['case']} | {r['algorithm']} | refused ({unsharded}) | {lax} | | |")
             continue
         mine = "{all-gather} / {all-reduce} / {collective-permute}".format(**r["jconv"])
         lines.append(f"| {r['case']} | {r['algorithm']} | {mine} | {lax} | "

@@ -4,10 +4,10 @@ Run: python examples/data_parallel.py        (8 host CPU devices are simulated)
 
 The batch is split over the mesh with a `NamedSharding`, the parameters are replicated,
 and the training step is an ordinary `jax.jit` function: jconv's convolutions run on
-each device's part of the batch (each device plans its own passes), and the only
-collective is the one all-reduce per kernel gradient that data parallelism needs, as
-with `jax.lax`. The example checks that: the compiled step holds no all-gather, the
-losses match lax's, and the output of the model stays batch-sharded.
+each device's part of the batch (each device plans its own passes), and the kernel
+gradients are summed over the devices with all-reduces, as with `jax.lax`. The example
+checks that: the compiled step holds no all-gather and no more collectives than lax's,
+the losses match lax's, and the output of the model stays batch-sharded.
 
 On several hosts the same code runs unchanged after `jax.distributed.initialize()`
 (one process per host; `jax.devices()` then lists every host's devices and the mesh

@@ -283,20 +283,33 @@ def operands(case: Case, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
     return x, w, ct
 
 
-def plan_of(case: Case) -> dict[str, str]:
-    """The algorithm jconv chooses for each pass: ``{role: name}``."""
+def _explain(case: Case, algorithm: str = "auto"):
+    """`jconv.explain` (or its signal twin) for ``case`` under ``algorithm``."""
     if case.kind == "signal":  # the canonical convolution that jconv.convolve runs
         spec = signal_plan(
             "jconv.convolve", case.x_shape, case.w_shape, "full", -1, np.dtype(case.dtype)
         ).spec
-        plan = explain_spec("jconv.convolve", spec, "auto", differentiable=True)
-        return {p.role: p.chosen for p in plan.passes}
-    plan = explain(
+        return explain_spec("jconv.convolve", spec, algorithm, differentiable=True)
+    return explain(
         case.x_shape, case.w_shape, transpose=case.kind == "conv_transpose", dtype=case.dtype,
-        stride=case.stride, padding=case.padding, groups=case.groups,
-        **({"output_padding": case.output_padding} if case.kind == "conv_transpose" else {}),
+        algorithm=algorithm, stride=case.stride, padding=case.padding, groups=case.groups,
+        **({"output_padding": case.output_padding} if case.kind == "conv_transpose"
+           else {"dilation": case.dilation}),
     )
-    return {p.role: p.chosen for p in plan.passes}
+
+
+def plan_of(case: Case) -> dict[str, str]:
+    """The algorithm jconv chooses for each pass: ``{role: name}``."""
+    return {p.role: p.chosen for p in _explain(case).passes}
+
+
+def refusal(case: Case, algorithm: str) -> str | None:
+    """Why a forced ``algorithm`` cannot run every pass of ``case`` (None when it can)."""
+    for p in _explain(case, algorithm).passes:
+        if p.chosen is None:
+            reason = next(c.reason for c in p.candidates if c.name == algorithm)
+            return f"the {p.role.replace('_', ' ')} pass: {reason}"
+    return None
 
 
 def bench_case(case: Case, min_runs: int, max_runs: int | None = None, budget: float = 0.0,

@@ -24,14 +24,17 @@ A spatial extent that does not split evenly is padded to equal blocks (as XLA pa
 and the padding zeroed. A sharding this module cannot honour (a batch or channel
 dimension that does not split evenly, a spatial axis split over several mesh axes, an
 input dilation whose phase differs between shards) is replicated on that axis: correct,
-with XLA's gather. Sharding changes results only by the summation order of ``psum``.
+with XLA's gather. Sharding changes results only by the summation order of ``psum``
+(which adds float32 partial sums for half-precision passes).
 
 The window on a spatial axis (stride ``s``, kernel dilation ``d``, input dilation ``l``,
 low padding ``lo``): shard ``k`` computes outputs ``[k o, (k + 1) o)``, ``o = ceil(O /
 n)``, which read the dilated, padded input positions ``[k o s, k o s + W)`` with ``W =
 (o - 1) s + d (K - 1) + 1``: the samples ``i`` with ``l i + lo`` in that range. With ``o s``
-a multiple of ``l`` these are ``W_x`` consecutive samples from ``k o s / l + b``, ``b =
-ceil(-lo / l)``, and the local padding is the same on every shard (`_window`).
+a multiple of ``l`` these are the ``W_x = floor((W - 1 - lo) / l) - b + 1`` consecutive
+samples from ``k o s / l + b``, ``b = ceil(-lo / l)``, and the local padding is the same
+on every shard (`_window`). A window reaching past all other blocks (a padding wider
+than the rest of the axis) keeps that axis whole.
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ from jax.experimental.custom_partitioning import custom_partitioning
 from jax.interpreters import mlir
 from jax.sharding import NamedSharding, PartitionSpec
 
+from ._select import POLICIES, refusal
 from ._spec import ConvSpec
 
 
@@ -79,6 +83,11 @@ def _partitioned(core, params: tuple):
 
     def partition(mesh, arg_shapes, result_shape):
         plan = Split.of(spec, mesh, *(a.sharding for a in arg_shapes))
+        if params["algorithm"] not in POLICIES and refusal(params["algorithm"],
+                                                           plan.shard_spec(mesh)):
+            # a forced algorithm that runs the whole pass but not a spatial block of it
+            # (a block too short for its tiles): keep the spatial axes whole
+            plan = dataclasses.replace(plan, halos=(None,) * spec.ndim)
         x_sharding, w_sharding, y_sharding = plan.shardings(mesh)
         return mesh, partial_local(plan, core, params), y_sharding, (x_sharding, w_sharding)
 
@@ -207,6 +216,22 @@ class Split:
             spec_of(self.batch, self.groups, self.out_channels, *self._spatial(False)),
         )
 
+    def shard_spec(self, mesh) -> ConvSpec:
+        """The spec each shard will run, from the global one (before any data moves)."""
+        sizes = dict(mesh.shape)
+        spec = self.spec
+
+        def part(extent, axes):
+            return extent // math.prod(sizes[a] for a in axes)
+
+        x_shape = (part(spec.batch, self.batch), part(spec.groups, self.groups),
+                   part(spec.in_channels, self.in_channels),
+                   *(h.length if h else s for h, s in zip(self.halos, spec.in_size)))
+        w_shape = (0, part(spec.out_channels, self.out_channels), 0,
+                   *(-(-k // h.shards) if h and h.taps else k
+                     for h, k in zip(self.halos, spec.kernel_size)))
+        return self.local_spec(x_shape, w_shape)
+
     def local_spec(self, x_shape, w_shape) -> ConvSpec:
         """The spec one shard computes, from its operands (after the halo exchange)."""
         padding = tuple(h.padding if h else p for h, p in zip(self.halos, self.spec.padding))
@@ -320,7 +345,16 @@ def partial_local(plan: Split, core, params: dict):
                 x = exchange(x, 3 + j, halo)
             if halo is not None and halo.taps:
                 w = _zero_beyond(w, 3 + j, halo, halo.taps)
-        y = core(x, w, **dict(params, spec=plan.local_spec(x.shape, w.shape)))
-        return jax.lax.psum(y, plan.reduce_axes) if plan.reduce_axes else y
+        spec = plan.local_spec(x.shape, w.shape)
+        if not plan.reduce_axes:
+            return core(x, w, **dict(params, spec=spec))
+        # partial sums are added across devices in float32 where the pass is half
+        # precision (as one device accumulates them), rounded once at the end
+        dtype = x.dtype
+        if jnp.dtype(dtype) in (jnp.dtype(jnp.float16), jnp.dtype(jnp.bfloat16)):
+            x, w = x.astype(jnp.float32), w.astype(jnp.float32)
+            spec = dataclasses.replace(spec, dtype="float32")
+        y = core(x, w, **dict(params, spec=spec))
+        return jax.lax.psum(y, plan.reduce_axes).astype(dtype)
 
     return run

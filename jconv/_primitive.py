@@ -180,7 +180,8 @@ def _lowering(platform: str):
     return lower
 
 
-# A sharded lowering must know its devices to build the partitioned call.
+# A sharded lowering must know its devices to build the partitioned call (JAX's own
+# custom_partitioning registers itself in the same set).
 dispatch.prim_requires_devices_during_lowering.add(conv_p)
 # any other platform: no calibration can exist for it, so XLA's convolution
 mlir.register_lowering(conv_p, _lowering("other"))

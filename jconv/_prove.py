@@ -131,6 +131,7 @@ def _run_here(script: Path, quick: bool, out: Path) -> tuple[int, str]:
     sys.argv = [str(script)]
     buffer = io.StringIO()
     rc = 0
+    x64 = _x64()
     with contextlib.redirect_stdout(buffer), contextlib.redirect_stderr(buffer):
         try:
             runpy.run_path(str(script), run_name="__main__")
@@ -140,7 +141,18 @@ def _run_here(script: Path, quick: bool, out: Path) -> tuple[int, str]:
             traceback.print_exc()
             rc = 1
     os.environ.pop(JSON_ENV, None)
+    _x64(x64)  # a script that turned on float64 leaves the next one as it found it
     return rc, buffer.getvalue()
+
+
+def _x64(value: bool | None = None) -> bool | None:
+    """JAX's float64 switch in this process: read it, or set it back to ``value``."""
+    if "jax" not in sys.modules:
+        return None
+    jax = sys.modules["jax"]
+    if value is not None:
+        jax.config.update("jax_enable_x64", value)
+    return bool(jax.config.jax_enable_x64)
 
 
 def run(scripts: Sequence[Path], quick: bool = False, jobs: int = 2, timeout: float = 600,

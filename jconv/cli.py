@@ -143,6 +143,10 @@ def _bench(args, parser) -> int:
         def on_pass(pass_name, case=case, k=k):
             progress.step(k + passes.index(pass_name), f"{case.name} {pass_name}")
 
+        refused = [a for a in args.algorithms if _bench.refusal(case, a)]
+        if refused:
+            parser.error(f"case {case.name!r}: " + "; ".join(
+                f"algorithm {a!r} cannot run it ({_bench.refusal(case, a)})" for a in refused))
         r = _bench.bench_case(case, args.repeats, torch=torch, passes=passes, on_pass=on_pass,
                               algorithms=args.algorithms)
         k += len(passes)

@@ -64,8 +64,13 @@ def test_outputs_keep_the_operands_sharding(rows):
 def test_no_more_collectives_than_lax(rows):
     """Never more all-gathers than lax. Where lax gathers an operand, jconv may reduce a
     partial result instead (one all-reduce) or exchange a halo (two permutes)."""
+    sys.path.insert(0, str(HERE))
+    from sharded_cases import WHOLE_AXIS
+
     bad = []
     for r in _ran(rows):
+        if (r["case"], r["algorithm"]) in WHOLE_AXIS:
+            continue
         (g, a, p), (lg, la, lp) = (
             (c["all-gather"], c["all-reduce"], c["collective-permute"])
             for c in (r["jconv"], r["lax"]))
