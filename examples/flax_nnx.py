@@ -79,11 +79,12 @@ def main() -> None:
     nnx.update(model_lax, nnx.state(model, nnx.Param))   # ...now the same parameters
 
     xb, yb = jnp.asarray(x_train[:64]), jnp.asarray(y_train[:64])
-    out, out_lax = model(xb), model_lax(xb)
+    forward = nnx.jit(lambda m, x: m(x))
+    out, out_lax = forward(model, xb), forward(model_lax, xb)
     print(f"outputs, jconv vs jax.lax: largest difference {float(jnp.max(jnp.abs(out - out_lax))):.1e}")
     np.testing.assert_allclose(out, out_lax, rtol=1e-5, atol=1e-5)
-    g = nnx.grad(loss_fn)(model, xb, yb)
-    g_lax = nnx.grad(loss_fn)(model_lax, xb, yb)
+    grad = nnx.jit(nnx.grad(loss_fn))
+    g, g_lax = grad(model, xb, yb), grad(model_lax, xb, yb)
     for a, b in zip(jax.tree.leaves(g), jax.tree.leaves(g_lax)):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
     print("gradients, jconv vs jax.lax: equal within 1e-4")
@@ -97,7 +98,7 @@ def main() -> None:
                   for idx in (order[i:i + batch] for i in range(0, len(order) - batch + 1, batch))]
         print(f"epoch {epoch + 1}: mean training loss {np.mean(losses):.3f}")
 
-    accuracy = float(jnp.mean(jnp.argmax(nnx.jit(model)(jnp.asarray(x_test)), -1) == jnp.asarray(y_test)))
+    accuracy = float(jnp.mean(jnp.argmax(forward(model, jnp.asarray(x_test)), -1) == jnp.asarray(y_test)))
     print(f"test accuracy: {accuracy:.3f} on {len(x_test)} held-out digits")
     assert accuracy > 0.9
 

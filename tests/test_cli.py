@@ -136,21 +136,6 @@ def test_proofs_are_found_in_the_checkout():
     assert "shapes" in names and "run_all" not in names and "_common" not in names
 
 
-def test_prove_one_quick_proof_json(capsys, tmp_path):
-    report = tmp_path / "proofs.md"
-    rc = main(["prove", "shapes", "--quick", "--json", "--report", str(report)])
-    captured = capsys.readouterr()
-    assert rc == 0, captured.out[-3000:]
-    data = json.loads(captured.out)
-    assert data["quick"] is True and data["holds"] == 1 and data["failed"] == []
-    (record,) = data["proofs"]
-    assert record["name"] == "shapes" and record["status"] == "holds" and record["rc"] == 0
-    assert record["scope"].startswith("all sizes (symbolic)")
-    assert record["results"] and all(r["holds"] in (True, None) for r in record["results"])
-    assert "proofs [" in captured.err and "1/1" in captured.err
-    assert "## shapes: Output sizes" in report.read_text()
-
-
 def test_prove_reports_a_failing_proof(capsys, tmp_path):
     (tmp_path / "run_all.py").write_text("raise SystemExit('the runner must not be run')\n")
     (tmp_path / "_helper.py").write_text("raise SystemExit('a helper must not be run')\n")

@@ -1,4 +1,4 @@
-"""The proof scripts: all of them run once through run_all's workers (quick sizes) and
+"""The proof scripts: all of them run once through ``jconv prove`` (quick sizes) and
 hold; each checks every registered algorithm; a fault makes a proof exit non-zero;
 run_all discovers, tabulates and reports; and ``import jconv`` does not import SymPy."""
 
@@ -41,15 +41,28 @@ def test_every_required_family_has_a_script():
 
 
 @pytest.fixture(scope="module")
-def records(tmp_path_factory):
-    """Every proof at quick sizes, run once by run_all's workers (one subprocess)."""
-    out = tmp_path_factory.mktemp("proofs") / "records.json"
-    code = ("import json, sys; from pathlib import Path; from jconv import _prove; "
-            "json.dump(_prove.run(_prove.discover(Path(sys.argv[1])), quick=True), "
-            "open(sys.argv[2], 'w'))")
-    proc = run(["-c", code, PROOFS, out], timeout=900)
+def proved(tmp_path_factory):
+    """Every proof at quick sizes, run once as a user runs them: ``python -m jconv prove
+    --quick --json --report`` (one subprocess; the runner shares its worker processes)."""
+    report = tmp_path_factory.mktemp("proofs") / "proofs.md"
+    proc = run(["-m", "jconv", "prove", "--quick", "--json", "--report", report], timeout=900)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return {r["name"]: r for r in json.loads(out.read_text())}
+    return json.loads(proc.stdout), report.read_text(), proc.stderr
+
+
+@pytest.fixture(scope="module")
+def records(proved):
+    return {r["name"]: r for r in proved[0]["proofs"]}
+
+
+def test_prove_summarises_and_reports_every_proof(proved):
+    data, report, progress = proved
+    names = sorted(p.stem for p in SCRIPTS)
+    assert data["quick"] is True and data["failed"] == [] and data["holds"] == len(names)
+    assert sorted(r["name"] for r in data["proofs"]) == names
+    assert f"{len(names)}/{len(names)}" in progress  # the progress lines go to stderr
+    assert "## shapes: Output sizes" in report and "all sizes (symbolic)" in report
+    assert all(f"## {name}:" in report for name in names)
 
 
 @pytest.mark.parametrize("script", SCRIPTS, ids=[p.stem for p in SCRIPTS])
@@ -159,14 +172,6 @@ def test_run_all_discovers_tabulates_and_reports(tmp_path):
     assert "$$ 1 + 1 = 2 $$" in text
     only_good = run([work / "run_all.py", "good"], cwd=tmp_path)
     assert only_good.returncode == 0 and "1 of 1 proofs hold" in only_good.stdout
-
-
-def test_run_all_on_real_proofs(tmp_path):
-    report = tmp_path / "proofs.md"
-    proc = run([PROOFS / "run_all.py", "--quick", "shapes", "fc_layer", "--report", report])
-    assert proc.returncode == 0, proc.stdout[-3000:]
-    assert "2 of 2 proofs hold" in proc.stdout
-    assert "all sizes (symbolic)" in report.read_text()
 
 
 def test_import_jconv_does_not_import_sympy():
