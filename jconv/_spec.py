@@ -667,7 +667,11 @@ def check_shape_arg(fn: str, name: str, shape) -> tuple[int, ...]:
     if not (
         isinstance(shape, Sequence) and not isinstance(shape, str) and all(map(_is_int, shape))
     ):
-        raise TypeError(f"{fn}: {name} must be a sequence of ints, got {shape!r}")
+        if hasattr(shape, "shape") and hasattr(shape, "dtype"):  # an array, not its shape
+            got = f"an array of shape {tuple(shape.shape)} (pass its .shape)"
+        else:
+            got = repr(shape)
+        raise TypeError(f"{fn}: {name} must be a sequence of ints, got {got}")
     return tuple(map(int, shape))
 
 

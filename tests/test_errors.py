@@ -154,6 +154,9 @@ def test_vjp_function_errors():
         jconv.conv_kernel_grad(x4, dy, (4, 6, 4, 4))
     with raises(TypeError, "jconv.conv_input_grad: input_shape must be a sequence of ints, got 'big'"):
         jconv.conv_input_grad(dy, w4, "big")
+    with raises(TypeError, "jconv.explain: x_shape must be a sequence of ints, got an array of shape "
+                "(1, 4, 6, 6) (pass its .shape)"):
+        jconv.explain(dy, w4.shape)
     with raises(ValueError, "jconv.conv_kernel_grad: x has 6 input channels, which groups=4 does not divide"):
         jconv.conv_kernel_grad(x4, dy, (4, 1, 3, 3), groups=4)
     with raises(TypeError, "jconv.conv_input_grad: cotangent must be an array, got list"):
