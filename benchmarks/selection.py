@@ -10,7 +10,9 @@ considers (supported and within the workspace limit, skipping those estimated mo
 `SKIP_FACTOR` times the best estimate) is compiled and timed on random data (median of
 `CALLS` calls after a warm-up), and auto's pick is compared with the fastest: the ratio
 of their times. Printed and written as a table: hits within 1.2x, passes over 2x, the
-worst ratio.
+worst ratio; then, per algorithm and pass, how far the calibrated estimates are from the
+measured times (the geometric mean and range of measured / estimated), which says which
+model to mend first.
 """
 
 from __future__ import annotations
@@ -66,6 +68,21 @@ def time_choice(choice, spec) -> float:
     return statistics.median(runs)
 
 
+def estimate_errors(rows) -> list[str]:
+    """Markdown rows: per algorithm and pass, the timings and their measured / estimated
+    ratios (geometric mean, least, most)."""
+    ratios: dict[tuple[str, str], list[float]] = {}
+    for r in rows:
+        for name, t in r["times"].items():
+            ratios.setdefault((name, r["role"]), []).append(t / r["estimates"][name])
+    out = ["| algorithm | pass | timings | measured / estimated: geometric mean | least | most |",
+           "|---|---|---|---|---|---|"]
+    for (name, role), v in sorted(ratios.items()):
+        geo = math.exp(statistics.mean(math.log(x) for x in v))
+        out.append(f"| {name} | {role} | {len(v)} | {geo:.2f} | {min(v):.2f} | {max(v):.2f} |")
+    return out
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--layers", type=int, default=22)
@@ -83,8 +100,9 @@ def main(argv=None) -> int:
         pick = planner.auto(spec).name
         fastest = min(timed, key=timed.get)
         ratio = timed[pick] / timed[fastest]
-        rows.append(dict(label=label, pick=pick, fastest=fastest, ratio=ratio,
-                         times={k: v for k, v in timed.items()}))
+        estimates = {c.name: c.seconds for c in eligible if c.name in timed}
+        rows.append(dict(label=label, role=label.rsplit(" ", 1)[1], pick=pick,
+                         fastest=fastest, ratio=ratio, times=timed, estimates=estimates))
         print(f"[{i + 1:>3}/{len(passes)}] {ratio:5.2f}x  auto {pick:9s} fastest "
               f"{fastest:9s} {timed[fastest] * 1e3:8.2f} ms  {label}", flush=True)
     ratios = [r["ratio"] for r in rows]
@@ -99,6 +117,9 @@ def main(argv=None) -> int:
     lines = ["# Selection on held-out passes", "", summary, "",
              "| pass | auto | fastest | auto / fastest |", "|---|---|---|---|"]
     lines += [f"| {r['label']} | {r['pick']} | {r['fastest']} | {r['ratio']:.2f} |" for r in rows]
+    errors = estimate_errors(rows)
+    print("\n".join(errors))
+    lines += ["", "## Estimates against measured times", ""] + errors
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("\n".join(lines) + "\n")
     args.out.with_suffix(".json").write_text(json.dumps(rows, indent=1))

@@ -23,8 +23,8 @@ inflates it as little as possible):
   ``matmul_f64_factor`` / ``matmul_int_factor``: float64 and int32 slowdowns;
 * ``fma_flops`` (+ factors): the fused multiply-add loops of the ``taps`` algorithm,
   fitted on a depthwise convolution;
-* ``xla_flops`` / ``xla_channel_half`` (+ factors): XLA's convolution, fitted on a dense
-  and a depthwise convolution;
+* ``xla_flops`` / ``xla_channel_half`` / ``xla_output_seconds`` (+ factors): XLA's
+  convolution, fitted on a dense, a depthwise and a pointwise convolution;
 * the FFT and Winograd rates keep the values of the calibration in use.
 
 The scales: per form, the median ratio of measured to raw estimated time, which
@@ -41,6 +41,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import math
 import platform
 import sys
 import time
@@ -181,15 +182,23 @@ def xla_constants(c: dict) -> dict:
 
     dense = spec(batch=4, groups=1, in_channels=64, out_channels=64, in_size=(28, 28))
     depthwise = spec(batch=4, in_size=(28, 28))
+    pointwise = spec(groups=1, in_channels=16, out_channels=32, kernel_size=(1, 1),
+                     padding=((0, 0), (0, 0)))
     rows, rhs = [], []
-    for s in (dense, depthwise):
+    for s in (dense, depthwise, pointwise):
         t = time_xla(s) - operand_bytes(s) / c["stream_bytes"]
         cc = s.in_channels * s.out_channels
-        rows.append([2 * s.macs, 2 * s.macs / cc])  # t = 2 macs (u + v / cc)
+        # t = 2 macs (u + v / cc) + outputs o
+        rows.append([2 * s.macs, 2 * s.macs / cc, math.prod(s.y_shape)])
         rhs.append(max(t, 1e-6))
-    u, v = np.linalg.solve(np.array(rows), np.array(rhs))
-    u = max(u, 1e-13)
-    out = {"xla_flops": float(1 / u), "xla_channel_half": float(max(v / u, 0.0))}
+    u, v, o = np.linalg.lstsq(np.array(rows), np.array(rhs), rcond=None)[0]
+    u, o = max(u, 1e-13), max(o, 0.0)
+    out = {"xla_flops": float(1 / u), "xla_channel_half": float(max(v / u, 0.0)),
+           "xla_output_seconds": float(o)}
+
+    def compute(s):  # the measured time less the operand traffic and the outputs' cost
+        return (time_xla(s) - operand_bytes(s) / c["stream_bytes"]
+                - math.prod(s.y_shape) * out["xla_output_seconds"])
 
     def predicted(s):
         cc = s.in_channels * s.out_channels
@@ -198,22 +207,20 @@ def xla_constants(c: dict) -> dict:
     for key, dtype in (("xla_f64_factor", "float64"), ("xla_int_factor", "int32")):
         s = spec(batch=2, groups=1, in_channels=32, out_channels=32, in_size=(28, 28),
                  dtype=dtype)
-        t = time_xla(s) - operand_bytes(s) / c["stream_bytes"]
-        out[key] = float(max(t / predicted(s), 1.0))
+        out[key] = float(max(compute(s) / predicted(s), 1.0))
     # the routes that use every core (`xla.route`): a large kernel, and input dilation
     # (its own channel saturation, on the useful products: the inserted zeros are skipped)
     from ._algorithms.xla import route
 
     large = spec(batch=4, groups=1, in_channels=128, out_channels=256, in_size=(14, 14))
     assert route(large) == "parallel"
-    t = time_xla(large) - operand_bytes(large) / c["stream_bytes"]
-    out["xla_parallel_speedup"] = float(max(predicted(large) / max(t, 1e-6), 1.0))
+    out["xla_parallel_speedup"] = float(max(predicted(large) / max(compute(large), 1e-6), 1.0))
     rows, rhs = [], []
     for ci, co, size in ((64, 64, 28), (256, 128, 14)):
         s = spec(batch=8, groups=1, in_channels=ci, out_channels=co, in_size=(size, size),
                  kernel_size=(4, 4), padding=((2, 2), (2, 2)), lhs_dilation=(2, 2))
         assert route(s) == "dilated"
-        t = time_xla(s) - operand_bytes(s) / c["stream_bytes"]
+        t = compute(s)
         useful = s.macs / 4
         rows.append([2 * useful, 2 * useful / (ci * co)])
         rhs.append(max(t, 1e-6))

@@ -323,6 +323,7 @@ def test_xla_cost_follows_its_route():
 
     def compute(s):  # seconds spent on products: the cost less the operand traffic
         c = xla._estimate(s, CONSTANTS)[0] - CONSTANTS["launch_seconds"]
+        c -= math.prod(s.y_shape) * CONSTANTS["xla_output_seconds"]
         return c - xla.operand_bytes(s) / CONSTANTS["stream_bytes"]
 
     # the same products per output channel pair: only the route's speedup differs
@@ -337,6 +338,26 @@ def test_xla_cost_follows_its_route():
     rate = CONSTANTS["xla_dilated_flops"] * xla.saturation(
         128 * 64, CONSTANTS["xla_dilated_channel_half"])
     assert compute(transposed) == pytest.approx(2 * transposed.macs / 4 / rate, rel=1e-6)
+
+
+def test_xla_cost_charges_each_output_element():
+    """Beside its products, XLA's convolution costs a fixed time per output element
+    (measured: 8 x 16 x 2048 -> 32 channels in 1-D take 0.51 ms with one tap, 3.0 ms with
+    31, not 1/31 of it), on every route but 1-D float64's own loop."""
+    from jconv._algorithms import xla
+
+    c = dict(reference().constants)
+    assert c["xla_output_seconds"] > 0
+    free = {**c, "xla_output_seconds": 0.0}
+    one_tap = conv_layer("t", (8, 16, 2048), (32, 16, 1), "float32").spec
+    transposed = conv_transpose_layer("t", (8, 128, 16, 16), (128, 64, 4, 4), "float32",
+                                      stride=2, padding=1).spec
+    f64 = dataclasses.replace(one_tap, dtype="float64")
+    for s in (one_tap, one_tap.kernel_grad(), transposed, f64):
+        extra = xla._estimate(s, c)[0] - xla._estimate(s, free)[0]
+        expected = 0.0 if xla.route(s) == "f64_1d" else math.prod(s.y_shape) * c[
+            "xla_output_seconds"]
+        assert extra == pytest.approx(expected, rel=1e-9, abs=1e-15)
 
 
 def test_few_channel_factor_applies_to_narrow_forward_passes_only():

@@ -34,6 +34,13 @@ from ._common import (
 # forward, 0.38 for the kernel gradient; 4 x 64 x 1024 depthwise, 7 taps: 0.037), 30-170
 # times float32's time, where 2-D float64 runs at about half float32's rate. Its estimate
 # is a form of its own, ``xla.f64_1d``, with its own rates and scale.
+# On the other routes each output element also costs a fixed time, whatever the taps and
+# channels that feed it (``xla_output_seconds``, fitted by the calibration on a pointwise
+# layer; measured in 1-D, 8 x 16 x 2048 -> 32 channels: 0.51 ms with 1 tap, 3.0 ms with
+# 31), which is why few taps and few channels run far below the peak rate. Grouped
+# layers with more than a few channels per group run slower than their groups would one
+# by one (measured, 8 groups of 16 -> 32 channels: twice the time of 8 separate
+# convolutions, in 1-D and in 2-D); the estimate leaves that to the calibrated scales.
 PARALLEL_OUT_CHANNELS = 128
 PARALLEL_WEIGHTS = 2**17
 
@@ -88,6 +95,7 @@ def _estimate(spec: ConvSpec, c) -> tuple[float, int]:
         useful /= math.prod(spec.lhs_dilation)
     seconds = (
         2 * useful * dtype_factor(spec, "xla", c) / rate
+        + math.prod(spec.y_shape) * c["xla_output_seconds"]
         + operand_bytes(spec) / c["stream_bytes"]
         + c["launch_seconds"]
     )
