@@ -4,13 +4,14 @@
 
 A held-out set of random, realistic layers (1-D, 2-D and 3-D; float32 and float64;
 strides, groups, depthwise, transposed; `jconv.calibrate.random_layers`), drawn with a
-seed of its own and none in the calibration's `training_set`; each layer gives three passes (the
-forward pass and both gradients), each planned as auto plans it. Every candidate auto
-considers (supported and within the workspace limit, skipping those estimated more than
-`SKIP_FACTOR` times the best estimate) is compiled and timed on random data (median of
-`CALLS` calls after a warm-up), and auto's pick is compared with the fastest: the ratio
-of their times. Printed and written as a table: hits within 1.2x, passes over 2x, the
-worst ratio; then, per algorithm and pass, how far the calibrated estimates are from the
+seed of its own and none in the calibration's `training_set`; each layer gives three
+passes (the forward pass and both gradients), each planned as auto plans it. Every
+candidate auto considers (supported and within the workspace limit, skipping those
+estimated more than `SKIP_FACTOR` times the best estimate) is compiled and timed on
+random data, the candidates called in turn (`jconv._bench.interleaved`: 7-31 calls each
+after a warm-up, the median), and auto's pick is compared with the fastest: the ratio of
+their times. Printed and written as a table: hits within 1.2x, passes over 2x, the worst
+ratio; then, per algorithm and pass, how far the calibrated estimates are from the
 measured times (the geometric mean and range of measured / estimated), which says which
 model to mend first.
 """
@@ -22,7 +23,6 @@ import json
 import math
 import statistics
 import sys
-import time
 from pathlib import Path
 
 import jax
@@ -33,11 +33,12 @@ ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT.parent))
 
 from jconv import _select  # noqa: E402
+from jconv._bench import interleaved  # noqa: E402
 from jconv._spec import conv_layer, conv_transpose_layer  # noqa: E402
 from jconv.calibrate import random_layers, training_set  # noqa: E402
 
 SKIP_FACTOR = 30.0
-CALLS = 5
+CALLS, MAX_CALLS, BUDGET_SECONDS = 7, 31, 0.5  # timed calls per candidate (see `interleaved`)
 
 
 def held_out(count: int, seed: int):
@@ -53,19 +54,14 @@ def held_out(count: int, seed: int):
     return passes
 
 
-def time_choice(choice, spec) -> float:
+def runner(choice, spec):
+    """A call of ``choice``'s compiled computation on random operands of ``spec``."""
     rng = np.random.default_rng(0)
     dtype = np.dtype(spec.dtype)
     x = jax.device_put(rng.standard_normal(spec.x_shape).astype(dtype))
     w = jax.device_put(rng.standard_normal(spec.w_shape).astype(dtype))
     f = jax.jit(lambda a, b: choice.run(a, b, None)).lower(x, w).compile()
-    f(x, w).block_until_ready()
-    runs = []
-    for _ in range(CALLS):
-        t0 = time.perf_counter()
-        f(x, w).block_until_ready()
-        runs.append(time.perf_counter() - t0)
-    return statistics.median(runs)
+    return lambda: f(x, w).block_until_ready()
 
 
 def estimate_errors(rows) -> list[str]:
@@ -95,8 +91,10 @@ def main(argv=None) -> int:
     for i, (label, spec) in enumerate(passes):
         eligible = planner.eligible(spec)
         best_est = min(c.seconds for c in eligible)
-        timed = {c.name: time_choice(planner.forced(c.name, spec), spec) for c in eligible
-                 if c.seconds <= SKIP_FACTOR * best_est}
+        runners = {c.name: runner(planner.forced(c.name, spec), spec) for c in eligible
+                   if c.seconds <= SKIP_FACTOR * best_est}
+        timed = {name: t["median"] for name, t in
+                 interleaved(runners, CALLS, MAX_CALLS, BUDGET_SECONDS).items()}
         pick = planner.auto(spec).name
         fastest = min(timed, key=timed.get)
         ratio = timed[pick] / timed[fastest]
