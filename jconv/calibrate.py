@@ -25,6 +25,7 @@ inflates it as little as possible):
   fitted on a depthwise convolution;
 * ``xla_flops`` / ``xla_channel_half`` / ``xla_output_seconds`` (+ factors): XLA's
   convolution, fitted on a dense, a depthwise and a pointwise convolution;
+  ``xla_group_penalty`` on a grouped one;
 * the FFT and Winograd rates keep the values of the calibration in use.
 
 The scales: per form, the median ratio of measured to raw estimated time, which
@@ -208,6 +209,9 @@ def xla_constants(c: dict) -> dict:
         s = spec(batch=2, groups=1, in_channels=32, out_channels=32, in_size=(28, 28),
                  dtype=dtype)
         out[key] = float(max(compute(s) / predicted(s), 1.0))
+    # grouped, with more than a few channels per group (few: the depthwise fit above)
+    grouped = spec(batch=4, groups=8, in_channels=16, out_channels=32, in_size=(28, 28))
+    out["xla_group_penalty"] = float(max(compute(grouped) / predicted(grouped), 1.0))
     # the routes that use every core (`xla.route`): a large kernel, and input dilation
     # (its own channel saturation, on the useful products: the inserted zeros are skipped)
     from ._algorithms.xla import route

@@ -360,6 +360,29 @@ def test_xla_cost_charges_each_output_element():
         assert extra == pytest.approx(expected, rel=1e-9, abs=1e-15)
 
 
+def test_xla_cost_charges_grouped_layers_a_penalty():
+    """XLA runs a grouped layer with more than a few channels per group slower than its
+    groups one by one (measured: 8 groups of 16 -> 32 channels take twice the time of 8
+    separate convolutions): its passes pay ``xla_group_penalty`` on the products; dense
+    and depthwise layers (whose rate the channel saturation fits) do not."""
+    from jconv._algorithms import xla
+
+    c = dict(reference().constants)
+    assert c["xla_group_penalty"] > 1
+    free = {**c, "xla_group_penalty": 1.0}
+
+    def layer(w_shape, groups):
+        return conv_layer("t", (8, 64, 28, 28), w_shape, "float32", padding=1,
+                          groups=groups).spec
+
+    grouped = layer((64, 16, 3, 3), 4)
+    for s in (grouped, grouped.input_grad(), grouped.kernel_grad()):
+        assert xla._estimate(s, c)[0] > 1.2 * xla._estimate(s, free)[0]
+    for spec in (layer((64, 64, 3, 3), 1), layer((64, 1, 3, 3), 64)):
+        for s in (spec, spec.input_grad(), spec.kernel_grad()):
+            assert xla._estimate(s, c)[0] == xla._estimate(s, free)[0]
+
+
 def test_few_channel_factor_applies_to_narrow_forward_passes_only():
     """A calibrated ``few`` factor multiplies the estimate of a forward pass or input
     gradient with few channels per group, and nothing else: not a dense layer, and not a

@@ -13,6 +13,7 @@ from jax import lax
 from .._spec import ConvSpec
 from . import Algorithm, Form
 from ._common import (
+    FEW_CHANNELS,
     dtype_factor,
     effective_kernel,
     forward_shaped,
@@ -39,8 +40,8 @@ from ._common import (
 # layer; measured in 1-D, 8 x 16 x 2048 -> 32 channels: 0.51 ms with 1 tap, 3.0 ms with
 # 31), which is why few taps and few channels run far below the peak rate. Grouped
 # layers with more than a few channels per group run slower than their groups would one
-# by one (measured, 8 groups of 16 -> 32 channels: twice the time of 8 separate
-# convolutions, in 1-D and in 2-D); the estimate leaves that to the calibrated scales.
+# by one (``xla_group_penalty``; measured, 8 groups of 16 -> 32 channels: twice the
+# time of 8 separate convolutions, in 1-D and in 2-D).
 PARALLEL_OUT_CHANNELS = 128
 PARALLEL_WEIGHTS = 2**17
 
@@ -88,6 +89,8 @@ def _estimate(spec: ConvSpec, c) -> tuple[float, int]:
         rate = c["xla_flops"] * saturation(channels * spec.out_channels, c["xla_channel_half"])
         if way == "parallel":
             rate *= c["xla_parallel_speedup"]
+        elif spec.groups > 1 and channels > FEW_CHANNELS:
+            rate /= c["xla_group_penalty"]
     # a transposed convolution (input dilation, a kernel smaller than the output) skips
     # the inserted zeros; XLA's kernel-gradient form of it does not
     useful = spec.macs
