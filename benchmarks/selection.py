@@ -42,7 +42,7 @@ CALLS, MAX_CALLS, BUDGET_SECONDS = 7, 31, 0.5  # timed calls per candidate (see 
 
 
 def held_out(count: int, seed: int):
-    """``count`` random layers the calibration never sees: (label, spec) per pass."""
+    """``count`` random layers the calibration never sees: (label, role, spec) per pass."""
     passes = []
     for kind, xs, ws, kw, dtype in random_layers(count, seed, training_set()):
         build = conv_transpose_layer if kind == "conv_transpose" else conv_layer
@@ -50,7 +50,7 @@ def held_out(count: int, seed: int):
         label = f"{kind} x{xs} w{ws} {kw} {dtype}"
         for role, s in (("forward", spec), ("input_grad", spec.input_grad()),
                         ("kernel_grad", spec.kernel_grad())):
-            passes.append((f"{label} {role}", s))
+            passes.append((f"{label} {role}", role, s))
     return passes
 
 
@@ -88,7 +88,7 @@ def main(argv=None) -> int:
     passes = held_out(args.layers, args.seed)
     planner = _select._planner(_select.default_platform())
     rows = []
-    for i, (label, spec) in enumerate(passes):
+    for i, (label, role, spec) in enumerate(passes):
         eligible = planner.eligible(spec)
         best_est = min(c.seconds for c in eligible)
         runners = {c.name: runner(planner.forced(c.name, spec), spec) for c in eligible
@@ -99,7 +99,7 @@ def main(argv=None) -> int:
         fastest = min(timed, key=timed.get)
         ratio = timed[pick] / timed[fastest]
         estimates = {c.name: c.seconds for c in eligible if c.name in timed}
-        rows.append(dict(label=label, role=label.rsplit(" ", 1)[1], pick=pick,
+        rows.append(dict(label=label, role=role, pick=pick,
                          fastest=fastest, ratio=ratio, times=timed, estimates=estimates))
         print(f"[{i + 1:>3}/{len(passes)}] {ratio:5.2f}x  auto {pick:9s} fastest "
               f"{fastest:9s} {timed[fastest] * 1e3:8.2f} ms  {label}", flush=True)
