@@ -10,7 +10,6 @@ collectives (see `test_no_more_collectives_than_lax`).
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -23,9 +22,8 @@ HERE = Path(__file__).resolve().parent
 @pytest.fixture(scope="module")
 def rows(tmp_path_factory):
     out = tmp_path_factory.mktemp("sharding") / "rows.json"
-    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
     proc = subprocess.run([sys.executable, str(HERE / "sharded_cases.py"), "--test-plan",
-                           "--json", str(out)], env=env, capture_output=True, text=True,
+                           "--json", str(out)], capture_output=True, text=True,
                           timeout=1200)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return json.loads(out.read_text())
