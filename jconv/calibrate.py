@@ -17,7 +17,7 @@ inflates it as little as possible):
   over an array larger than the caches (no fresh pages);
 * ``alloc_reuse_bytes`` / ``fault_bytes``: temporaries larger than the allocator keeps
   for reuse (glibc's largest dynamic mmap threshold, 32 MiB) are mapped afresh on every
-  call and every page faults on first touch; ``fault_bytes`` is the rate of that;
+  call and each of their pages faults on first touch; ``fault_bytes`` is the rate of that;
 * ``matmul_flops`` and ``matmul_half``: float32 matrix-product throughput, and the
   size at which one matrix dimension reaches half of it (``n / (n + half)``);
   ``matmul_f64_factor`` / ``matmul_int_factor``: float64 and int32 slowdowns;
@@ -28,7 +28,8 @@ inflates it as little as possible):
   ``xla_group_penalty`` on a grouped one;
 * the FFT and Winograd rates keep the values of the calibration in use.
 
-The scales: per form, the median ratio of measured to raw estimated time, which
+The scales: per form, the median ratio of measured to raw estimated time (each time the
+median of calls made in turn with the pass's other forms, `CALLS`), which
 absorbs what a model leaves out. For single-form algorithms also one per kernel class
 (pointwise, small, large) where there are at least three samples, and factors per
 number of spatial dims and for few channels per group where those differ by more than
@@ -53,7 +54,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from . import _calibration
+from . import _bench, _calibration
 from ._algorithms._common import few_channels
 from ._calibration import Calibration
 from ._select import Planner, kernel_class
@@ -110,12 +111,12 @@ def stream_bytes() -> float:
     return 2 * x.nbytes / min(times)
 
 
-def fault_bytes(stream: float, reuse: int) -> float:
+def fault_bytes(stream: float) -> float:
     x = rand((32 * 2**20,))  # 128 MiB: mapped afresh on every call
     f = jax.jit(lambda a: a * 2.0 + 1.0)
     t = best_time(f, x, reps=5)
-    over = x.nbytes - reuse  # the output is the fresh allocation
-    return over / max(t - 2 * x.nbytes / stream, 1e-6)
+    # the output is the fresh allocation; above ``reuse`` every page of it faults
+    return x.nbytes / max(t - 2 * x.nbytes / stream, 1e-6)
 
 
 def matmul_rate(m, k, n, dtype="float32") -> float:
@@ -152,6 +153,18 @@ def time_run(run, s: ConvSpec) -> float:
     """Best time of ``run(x, w)`` on random operands of ``s``, compiled once."""
     x, w = rand(s.x_shape, s.dtype), rand(s.w_shape, s.dtype, 1)
     return best_time(jax.jit(run), x, w, reps=7)
+
+
+CALLS = (7, 31, 0.5)
+"""The scales' timings: each form of a pass called in turn with the others, at least 7
+and at most 31 times within half a second; the median (`jconv._bench.interleaved`)."""
+
+
+def _runner(run, s: ConvSpec):
+    """``run`` compiled for random operands of ``s``: a call that waits for the result."""
+    x, w = rand(s.x_shape, s.dtype), rand(s.w_shape, s.dtype, 1)
+    f = jax.jit(run).lower(x, w).compile()
+    return lambda: f(x, w).block_until_ready()
 
 
 def time_xla(s: ConvSpec) -> float:
@@ -420,10 +433,18 @@ def fit_scales(constants: dict, previous: dict, specs, verbose=False) -> dict:
     poly = [(label, s) for label, s in specs if isinstance(raw.plans(s)["polyphase"], tuple)]
     progress = _Progress(len(work) + len(poly))
     samples = []  # (form key, kernel class, ndim, few channels, ratio)
-    for label, s, _, f in work:
-        t = time_run(lambda a, b, f=f: f.run(a, b, None), s)
-        samples.append((f.key, kernel_class(s), s.ndim, few_channels(s), t / f.seconds))
-        progress.step(f"{label} {f.key}: {t * 1e3:.2f} ms, raw estimate {f.seconds * 1e3:.2f} ms")
+    for label in dict.fromkeys(label for label, *_ in work):
+        mine = [(s, f) for lab, s, _, f in work if lab == label]
+        # a pass's forms timed in turn, each call after the others' (`interleaved`), as the
+        # selection benchmark times them and as a layer runs among other work in a model
+        runners = {i: _runner(lambda a, b, f=f: f.run(a, b, None), s)
+                   for i, (s, f) in enumerate(mine)}
+        timed = _bench.interleaved(runners, *CALLS)
+        for i, (s, f) in enumerate(mine):
+            t = timed[i]["median"]
+            samples.append((f.key, kernel_class(s), s.ndim, few_channels(s), t / f.seconds))
+            progress.step(f"{label} {f.key}: {t * 1e3:.2f} ms, raw estimate "
+                          f"{f.seconds * 1e3:.2f} ms")
     out = {key: dict(previous[key]) for key in previous}
     for key in {k for k, *_ in samples}:
         mine = [(cls, nd, few, r) for k, cls, nd, few, r in samples if k == key]
@@ -450,7 +471,8 @@ def fit_scales(constants: dict, previous: dict, specs, verbose=False) -> dict:
     ratios = []  # (few channels, ratio)
     for label, s in poly:
         choice = fitted.forced("polyphase", s)
-        t = time_run(lambda a, b, c=choice: c.run(a, b, None), s)
+        runner = _runner(lambda a, b, c=choice: c.run(a, b, None), s)
+        t = _bench.interleaved({"polyphase": runner}, *CALLS)["polyphase"]["median"]
         ratios.append((few_channels(s), t / choice.form.seconds))
         progress.step(f"{label} polyphase: {t * 1e3:.2f} ms, raw estimate "
                       f"{choice.form.seconds * 1e3:.2f} ms")
@@ -483,7 +505,7 @@ def measure_constants(c: dict) -> dict:
     c["launch_seconds"] = launch_seconds()
     c["stream_bytes"] = stream_bytes()
     c["alloc_reuse_bytes"] = 32 * 2**20
-    c["fault_bytes"] = fault_bytes(c["stream_bytes"], c["alloc_reuse_bytes"])
+    c["fault_bytes"] = fault_bytes(c["stream_bytes"])
     c.update(matmul_constants())
     c.update(fma_constants(c))
     c.update(xla_constants(c))

@@ -360,6 +360,43 @@ def test_xla_cost_charges_each_output_element():
         assert extra == pytest.approx(expected, rel=1e-9, abs=1e-15)
 
 
+def test_page_faults_cost_the_whole_block_past_the_reuse_size():
+    """A scratch block larger than the allocator keeps for reuse is mapped afresh on every
+    call and every page of it faults (measured: XLA writing 30 MiB costs 0.7 ms beyond
+    streaming, 34 MiB 12.6 ms): the cost steps from nothing to the whole block."""
+    from jconv._algorithms._common import fault_seconds
+
+    c = reference().constants
+    reuse = c["alloc_reuse_bytes"]
+    assert fault_seconds(reuse, c) == 0.0
+    assert fault_seconds(reuse + 4096, c) == pytest.approx((reuse + 4096) / c["fault_bytes"])
+
+
+def test_polyphase_phases_share_one_scratch_block():
+    """XLA computes polyphase's phases before it interleaves them, so their scratch is
+    live at once: the phases' form needs the sum of their workspaces, and pays the faults
+    of that one block though no phase's own block would fault."""
+    from jconv._algorithms import Choice, Context, Form, polyphase
+    from jconv._algorithms._common import fault_seconds
+
+    c = reference().constants
+    spec = conv_layer("t", (16, 16, 56, 56), (32, 16, 7, 7), "float32", stride=2,
+                      padding=3).spec.input_grad()
+    each = c["alloc_reuse_bytes"] // 3  # four phases: one block past the reuse size
+
+    def choose(sub):
+        return Choice("xla", Form("xla", 1e-3, each, None), 1e-3)
+
+    apart = polyphase.plan(spec, Context(c, choose))[0]
+    alone = polyphase.plan(spec, Context(c, lambda sub: choose(sub)._replace(
+        form=Form("xla", 1e-3, 0, None))))[0]
+    assert "4 phases" in apart.detail
+    room = alone.workspace
+    assert apart.workspace == 4 * each + room
+    assert apart.seconds - alone.seconds == pytest.approx(fault_seconds(4 * each + room, c))
+    assert fault_seconds(each, c) == 0.0 < fault_seconds(4 * each + room, c)
+
+
 def test_xla_cost_charges_grouped_layers_a_penalty():
     """XLA runs a grouped layer with more than a few channels per group slower than its
     groups one by one (measured: 8 groups of 16 -> 32 channels take twice the time of 8

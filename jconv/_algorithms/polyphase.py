@@ -40,7 +40,7 @@ import numpy as np
 
 from .._spec import ConvSpec
 from . import Algorithm, Form
-from ._common import compute_itemsize, effective_kernel, relayout_bytes
+from ._common import compute_itemsize, effective_kernel, fault_seconds, relayout_bytes
 
 
 @dataclasses.dataclass(frozen=True)
@@ -195,17 +195,24 @@ def plan(spec: ConvSpec, ctx):
     live = [(combo, sub, ph) for combo, sub, ph in phases if sub is not None]
     y_bytes = compute_itemsize(spec) * math.prod(spec.y_shape)
     extra = c["launch_seconds"] * 2 + 2 * y_bytes / c["stream_bytes"]
-    # the phase outputs, stacked and interleaved, and the sub-kernels, next to the largest
-    # phase's workspace
+    # the phase outputs, stacked and interleaved, and the sub-kernels, next to the phases'
+    # workspaces: XLA computes the phases first, so their scratch is live at once, in one
+    # block whose pages may fault though no phase's own would
     room = 2 * y_bytes + relayout_bytes(spec)
+
+    def faults(parts):
+        return max(0.0, fault_seconds(sum(parts) + room, c)
+                   - sum(fault_seconds(p, c) for p in parts))
+
     inner = {combo: ctx.choose(sub) for combo, sub, _ in live}
     names = [inner[combo].name for combo, _, _ in live]
     counts = ", ".join(f"{n} x{names.count(n)}" for n in dict.fromkeys(names))
     zero = len(phases) - len(live)
+    scratch = [ch.workspace for ch in inner.values()]
     forms = [Form(
         "polyphase",
-        sum(ch.seconds for ch in inner.values()) + extra,
-        max((ch.workspace for ch in inner.values()), default=0) + room,
+        sum(ch.seconds for ch in inner.values()) + extra + faults(scratch),
+        sum(scratch) + room,
         lambda x, w, p: run(x, w, spec, dims, phases, inner, None, p),
         f"{len(phases)} phases ({counts}{f', {zero} all-zero' if zero else ''})",
     )]
@@ -213,7 +220,8 @@ def plan(spec: ConvSpec, ctx):
     if merged is not None:
         one = ctx.choose(merged[0])
         forms.append(Form(
-            "polyphase", one.seconds + extra, one.workspace + room,
+            "polyphase", one.seconds + extra + faults([one.workspace]),
+            one.workspace + room,
             lambda x, w, p: run(x, w, spec, dims, phases, None, (merged, one), p),
             f"{len(phases)} phases merged into one convolution ({one.name}, "
             f"{len(live)} x the channels)",
