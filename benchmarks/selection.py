@@ -26,7 +26,6 @@ import sys
 from pathlib import Path
 
 import jax
-import numpy as np
 
 jax.config.update("jax_enable_x64", True)
 ROOT = Path(__file__).resolve().parent
@@ -35,7 +34,7 @@ sys.path.insert(0, str(ROOT.parent))
 from jconv import _select  # noqa: E402
 from jconv._bench import interleaved  # noqa: E402
 from jconv._spec import conv_layer, conv_transpose_layer  # noqa: E402
-from jconv.calibrate import random_layers, training_set  # noqa: E402
+from jconv.calibrate import compiled_call, random_layers, training_set  # noqa: E402
 
 SKIP_FACTOR = 30.0
 CALLS, MAX_CALLS, BUDGET_SECONDS = 7, 31, 0.5  # timed calls per candidate (see `interleaved`)
@@ -56,12 +55,7 @@ def held_out(count: int, seed: int):
 
 def runner(choice, spec):
     """A call of ``choice``'s compiled computation on random operands of ``spec``."""
-    rng = np.random.default_rng(0)
-    dtype = np.dtype(spec.dtype)
-    x = jax.device_put(rng.standard_normal(spec.x_shape).astype(dtype))
-    w = jax.device_put(rng.standard_normal(spec.w_shape).astype(dtype))
-    f = jax.jit(lambda a, b: choice.run(a, b, None)).lower(x, w).compile()
-    return lambda: f(x, w).block_until_ready()
+    return compiled_call(lambda a, b: choice.run(a, b, None), spec)
 
 
 def estimate_errors(rows) -> list[str]:

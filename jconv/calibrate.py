@@ -160,7 +160,7 @@ CALLS = (7, 31, 0.5)
 and at most 31 times within half a second; the median (`jconv._bench.interleaved`)."""
 
 
-def _runner(run, s: ConvSpec):
+def compiled_call(run, s: ConvSpec):
     """``run`` compiled for random operands of ``s``: a call that waits for the result."""
     x, w = rand(s.x_shape, s.dtype), rand(s.w_shape, s.dtype, 1)
     f = jax.jit(run).lower(x, w).compile()
@@ -437,7 +437,7 @@ def fit_scales(constants: dict, previous: dict, specs, verbose=False) -> dict:
         mine = [(s, f) for lab, s, _, f in work if lab == label]
         # a pass's forms timed in turn, each call after the others' (`interleaved`), as the
         # selection benchmark times them and as a layer runs among other work in a model
-        runners = {i: _runner(lambda a, b, f=f: f.run(a, b, None), s)
+        runners = {i: compiled_call(lambda a, b, f=f: f.run(a, b, None), s)
                    for i, (s, f) in enumerate(mine)}
         timed = _bench.interleaved(runners, *CALLS)
         for i, (s, f) in enumerate(mine):
@@ -471,7 +471,7 @@ def fit_scales(constants: dict, previous: dict, specs, verbose=False) -> dict:
     ratios = []  # (few channels, ratio)
     for label, s in poly:
         choice = fitted.forced("polyphase", s)
-        runner = _runner(lambda a, b, c=choice: c.run(a, b, None), s)
+        runner = compiled_call(lambda a, b, c=choice: c.run(a, b, None), s)
         t = _bench.interleaved({"polyphase": runner}, *CALLS)["polyphase"]["median"]
         ratios.append((few_channels(s), t / choice.form.seconds))
         progress.step(f"{label} polyphase: {t * 1e3:.2f} ms, raw estimate "
