@@ -115,7 +115,7 @@ def fault_bytes(stream: float) -> float:
     x = rand((32 * 2**20,))  # 128 MiB: mapped afresh on every call
     f = jax.jit(lambda a: a * 2.0 + 1.0)
     t = best_time(f, x, reps=5)
-    # the output is the fresh allocation; above ``reuse`` every page of it faults
+    # the output is the fresh allocation, past the reuse size: every page of it faults
     return x.nbytes / max(t - 2 * x.nbytes / stream, 1e-6)
 
 
