@@ -8,9 +8,13 @@ projection shortcut), global average pooling and a linear head: 20 convolutions,
 ResNet-18's layer list on S x S images. One training step is the loss, its gradients in
 every kernel and an SGD update, under `jax.jit`. Each round builds the step afresh
 (`jax.clear_caches()` and jconv's caches cleared), then times lowering plus compiling,
-the first call, and the median of later calls, jconv first then lax, alternating which
-goes first. Printed: medians over the rounds and the ratio jconv / lax. Planning is part
+the first call, and the median of later calls, the builds in turn (reversed every other
+round). Printed: medians over the rounds and the ratios to lax. Planning is part
 of jconv's lowering (every pass is planned when its primitive is lowered).
+
+A third row, jconv with ``algorithm="xla"`` (XLA's convolution for every pass), splits
+jconv's compile time into the cost of its own primitive (planning, the custom
+gradients) and what the chosen algorithms emit.
 """
 
 from __future__ import annotations
@@ -35,6 +39,10 @@ STAGES = ((64, 1), (128, 2), (256, 2), (512, 2))
 
 def conv_jconv(x, w, stride, padding):
     return jconv.conv(x, w, stride=stride, padding=padding)
+
+
+def conv_jconv_xla(x, w, stride, padding):
+    return jconv.conv(x, w, stride=stride, padding=padding, algorithm="xla")
 
 
 def conv_lax(x, w, stride, padding):
@@ -114,14 +122,14 @@ def main(argv=None) -> int:
     strides = tuple(s for _, s in params["blocks"])
     x = jnp.asarray(rng.standard_normal((args.batch, 3, args.size, args.size)), jnp.float32)
     labels = jax.nn.one_hot(rng.integers(0, 10, args.batch), 10)
-    peers = {"jconv": conv_jconv, "lax": conv_lax}
+    peers = {"jconv": conv_jconv, "jconv xla": conv_jconv_xla, "lax": conv_lax}
     results = {name: [] for name in peers}
     for r in range(args.rounds):
         order = list(peers) if r % 2 == 0 else list(reversed(peers))
         for name in order:
             results[name].append(measure(peers[name], weights, strides, x, labels))
             c, f, s = results[name][-1]
-            print(f"round {r + 1} {name:5s}: compile {c:6.2f} s, first call {f * 1e3:7.1f} ms, "
+            print(f"round {r + 1} {name:9s}: compile {c:6.2f} s, first call {f * 1e3:7.1f} ms, "
                   f"step {s * 1e3:7.1f} ms", flush=True)
     med = {name: [statistics.median(v[i] for v in rows) for i in range(3)]
            for name, rows in results.items()}
@@ -131,8 +139,10 @@ def main(argv=None) -> int:
     print("|---|---|---|")
     for name, (c, _, s) in med.items():
         print(f"| {name} | {c:.2f} | {s * 1e3:.1f} |")
-    (cj, _, sj), (cl, _, sl) = med["jconv"], med["lax"]
-    print(f"| jconv / lax | {cj / cl:.2f}x | {sj / sl:.2f}x |")
+    cl, _, sl = med["lax"]
+    for name in ("jconv", "jconv xla"):
+        cj, _, sj = med[name]
+        print(f"| {name} / lax | {cj / cl:.2f}x | {sj / sl:.2f}x |")
     return 0
 
 
