@@ -20,6 +20,7 @@ gradients) and what the chosen algorithms emit.
 from __future__ import annotations
 
 import argparse
+import functools
 import statistics
 import sys
 import time
@@ -37,12 +38,8 @@ from jconv import _select  # noqa: E402
 STAGES = ((64, 1), (128, 2), (256, 2), (512, 2))
 
 
-def conv_jconv(x, w, stride, padding):
-    return jconv.conv(x, w, stride=stride, padding=padding)
-
-
-def conv_jconv_xla(x, w, stride, padding):
-    return jconv.conv(x, w, stride=stride, padding=padding, algorithm="xla")
+def conv_jconv(x, w, stride, padding, algorithm="auto"):
+    return jconv.conv(x, w, stride=stride, padding=padding, algorithm=algorithm)
 
 
 def conv_lax(x, w, stride, padding):
@@ -122,7 +119,8 @@ def main(argv=None) -> int:
     strides = tuple(s for _, s in params["blocks"])
     x = jnp.asarray(rng.standard_normal((args.batch, 3, args.size, args.size)), jnp.float32)
     labels = jax.nn.one_hot(rng.integers(0, 10, args.batch), 10)
-    peers = {"jconv": conv_jconv, "jconv xla": conv_jconv_xla, "lax": conv_lax}
+    peers = {"jconv": conv_jconv, "jconv xla": functools.partial(conv_jconv, algorithm="xla"),
+             "lax": conv_lax}
     results = {name: [] for name in peers}
     for r in range(args.rounds):
         order = list(peers) if r % 2 == 0 else list(reversed(peers))
