@@ -295,8 +295,11 @@ def _positions(xe, w, spec: ConvSpec, precision):
         )  # (G, N, Co)
         for win in wins
     ]
-    y = jnp.stack(cols, axis=-1)  # (G, N, Co, P)
-    return jnp.swapaxes(y, 0, 1).reshape(spec.y_shape)
+    # stacked on a leading axis, then one transpose: stacking on the last axis writes
+    # each product with a stride of P, which XLA's CPU code runs several times slower (a
+    # kernel gradient 256 x 1 x 8 x 8 -> 512 channels, 3 x 3 positions: 6.0 ms against 1.3)
+    y = jnp.stack(cols, axis=0)  # (P, G, N, Co)
+    return jnp.transpose(y, (2, 1, 3, 0)).reshape(spec.y_shape)
 
 
 def run_form(form: str, x, w, spec: ConvSpec, precision=None):
