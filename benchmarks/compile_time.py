@@ -7,10 +7,11 @@ The network: a 3x3 stem, four stages of two basic blocks (two 3x3 convolutions e
 projection shortcut), global average pooling and a linear head: 20 convolutions,
 ResNet-18's layer list on S x S images. One training step is the loss, its gradients in
 every kernel and an SGD update, under `jax.jit`. Each round builds the step afresh
-(`jax.clear_caches()` and jconv's caches cleared), then times lowering plus compiling,
-the first call, and the median of later calls, the builds in turn (reversed every other
-round). Printed: medians over the rounds and the ratios to lax. Planning is part
-of jconv's lowering (every pass is planned when its primitive is lowered).
+(`jax.clear_caches()` and jconv's caches cleared), then times tracing plus lowering
+(Python's share; planning is part of jconv's lowering, every pass is planned when its
+primitive is lowered) and XLA's compile, counts the fusions of the compiled program,
+and times the first call and the median of later calls, the builds in turn (reversed
+every other round). Printed: medians over the rounds and the ratios to lax.
 
 A third row, jconv with ``algorithm="xla"`` (XLA's convolution for every pass), splits
 jconv's compile time into the cost of its own primitive (planning, the custom
@@ -93,8 +94,11 @@ def measure(conv, weights, strides, x, labels, calls=5):
     _select.clear_plans()
     step = make_step(conv, strides)
     t0 = time.perf_counter()
-    compiled = step.lower(weights, x, labels).compile()
+    lowered = step.trace(weights, x, labels).lower()
+    lower_s = time.perf_counter() - t0
+    compiled = lowered.compile()
     compile_s = time.perf_counter() - t0
+    fusions = compiled.as_text().count(" fusion(")
     t0 = time.perf_counter()
     jax.block_until_ready(compiled(weights, x, labels))
     first = time.perf_counter() - t0
@@ -103,7 +107,7 @@ def measure(conv, weights, strides, x, labels, calls=5):
         t0 = time.perf_counter()
         jax.block_until_ready(compiled(weights, x, labels))
         runs.append(time.perf_counter() - t0)
-    return compile_s, first, statistics.median(runs)
+    return compile_s, lower_s, fusions, first, statistics.median(runs)
 
 
 def main(argv=None) -> int:
@@ -126,21 +130,22 @@ def main(argv=None) -> int:
         order = list(peers) if r % 2 == 0 else list(reversed(peers))
         for name in order:
             results[name].append(measure(peers[name], weights, strides, x, labels))
-            c, f, s = results[name][-1]
-            print(f"round {r + 1} {name:9s}: compile {c:6.2f} s, first call {f * 1e3:7.1f} ms, "
-                  f"step {s * 1e3:7.1f} ms", flush=True)
-    med = {name: [statistics.median(v[i] for v in rows) for i in range(3)]
+            c, lo, fu, f, s = results[name][-1]
+            print(f"round {r + 1} {name:9s}: compile {c:6.2f} s (trace and lower {lo:5.2f}, "
+                  f"{fu} fusions), first call {f * 1e3:7.1f} ms, step {s * 1e3:7.1f} ms",
+                  flush=True)
+    med = {name: [statistics.median(v[i] for v in rows) for i in range(5)]
            for name, rows in results.items()}
     print(f"\nResNet-18-like training step, batch {args.batch}, {args.size}x{args.size}, "
           f"medians of {args.rounds} rounds ({jax.devices()[0].device_kind}):")
-    print("| | compile (s) | step (ms) |")
-    print("|---|---|---|")
-    for name, (c, _, s) in med.items():
-        print(f"| {name} | {c:.2f} | {s * 1e3:.1f} |")
-    cl, _, sl = med["lax"]
+    print("| | compile (s) | of which trace and lower (s) | fusions | step (ms) |")
+    print("|---|---|---|---|---|")
+    for name, (c, lo, fu, _, s) in med.items():
+        print(f"| {name} | {c:.2f} | {lo:.2f} | {fu:.0f} | {s * 1e3:.1f} |")
+    cl, ll, _, _, sl = med["lax"]
     for name in ("jconv", "jconv xla"):
-        cj, _, sj = med[name]
-        print(f"| {name} / lax | {cj / cl:.2f}x | {sj / sl:.2f}x |")
+        cj, lj, _, _, sj = med[name]
+        print(f"| {name} / lax | {cj / cl:.2f}x | {lj / ll:.1f}x | | {sj / sl:.2f}x |")
     return 0
 
 
