@@ -5,6 +5,7 @@ tile choice and kernel chunking, channels_last, the float32 and float64 accuracy
 tiles, the refusals, cache-blocking chunks, and the exact Cook-Toom tables.
 """
 
+import math
 import re
 import subprocess
 import sys
@@ -68,6 +69,30 @@ def test_kernel_grad_uses_kernel_chunks():
     (m64, r64), = explained_tiles((4, 8, 64), (8, 8, 3), "kernel_grad", padding=1, dtype="float64")
     assert m32 + r32 - 1 <= winograd.MAX_ALPHA_1D_KERNEL_GRAD_32
     assert m64 + r64 - 1 > winograd.MAX_ALPHA_32  # larger tiles in float64
+
+
+@pytest.mark.parametrize("x_shape, w_shape", [
+    ((2, 8, 12, 12, 12), (8, 8, 3, 3, 3)),  # 432 terms: four blocks of 108
+    ((5, 4, 201), (6, 4, 3)),  # 505 terms: four blocks of 127, zero-padded to 508
+])
+def test_kernel_gradient_contracts_in_blocks(x_shape, w_shape, fresh_plans):
+    """A kernel gradient's long contraction is summed in blocks (`winograd.CHAIN`), and
+    matches a float64 direct sum, ``dw[o, c, t] = sum_{n, p} dy[n, o, p] x_pad[n, c, p + t]``."""
+    nd = len(w_shape) - 2
+    spec = jconv.explain(x_shape, w_shape, padding=1)["kernel_grad"].spec
+    terms = math.prod(d.C for d in winograd._plan(spec)) * spec.in_channels
+    assert winograd._blocks(spec, terms) == 4, terms
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal(x_shape).astype(np.float32)
+    dy = rng.standard_normal((x_shape[0], w_shape[0], *x_shape[2:])).astype(np.float32)
+    dw = jconv.conv_kernel_grad(x, dy, w_shape, padding=1, algorithm=ALG)
+    xp = np.pad(x.astype(np.float64), [(0, 0)] * 2 + [(1, 1)] * nd)
+    windows = np.lib.stride_tricks.sliding_window_view(xp, x_shape[2:], axis=tuple(range(2, 2 + nd)))
+    axes = "xyz"[:nd]
+    expected = np.einsum(f"nc{axes.upper()}{axes},no{axes}->oc{axes.upper()}", windows,
+                         dy.astype(np.float64))
+    assert dw.dtype == np.float32
+    close(dw, expected, rtol=2e-6)
 
 
 def test_channels_last():

@@ -248,10 +248,11 @@ def _estimate(spec: ConvSpec, c) -> tuple[float, int]:
     * memory: x and y transposed once each at ``stream_bytes``; the tiles ``V``, ``U``,
       ``M`` written and read once, at ``winograd_cache_speedup`` times that rate when a chunk
       fits in `CHUNK_BYTES` (see `_chunking`);
-    * ``10 launch_seconds`` per chunk.
+    * ``10 launch_seconds`` per chunk;
+    * a kernel gradient's partial products (`_blocks`), written and read once.
 
-    The workspace is the bytes of ``V``, ``U`` and ``M`` of one chunk, for each of the
-    `WAYS` chunks computed at once, plus the re-laid operands. (Each stage is
+    The workspace is the bytes of ``V``, ``U`` and ``M`` (with its partial products) of
+    one chunk, for each of the `WAYS` chunks computed at once, plus the re-laid operands. (Each stage is
     materialised, but XLA reuses the buffers of the stages before: over 18 passes of 2-D
     and 3-D layers the allocation was 0.23-0.59 of twice the tiles, and at most the
     tiles.)
@@ -278,10 +279,14 @@ def _estimate(spec: ConvSpec, c) -> tuple[float, int]:
     tiles_bytes = b * (v + u + mt)
     speed = c["winograd_cache_speedup"] if tiles_bytes / chunks <= 2 * CHUNK_BYTES else 1.0
     io_bytes = b * (math.prod(spec.x_shape) + math.prod(spec.y_shape))
-    memory = (2 * tiles_bytes / speed + 2 * io_bytes) / c["stream_bytes"]
+    kind, size = _chunking(spec)
+    # every chunk of contracted channels makes all of M, one of the batch its share
+    per_chunk = b * mt / (1 if kind == "channels" else chunks)
+    partial = per_chunk * (_blocks(spec, CC * (size if kind == "channels" else ci)) - 1)
+    memory = (2 * tiles_bytes / speed + 2 * io_bytes + 2 * partial * chunks) / c["stream_bytes"]
     seconds = gemm + transform + memory + 10 * chunks * c["launch_seconds"]
     # one chunk at a time, with its tiles and their staged copies
-    return seconds, int(WAYS * tiles_bytes / chunks) + relayout_bytes(spec)
+    return seconds, int(WAYS * (tiles_bytes / chunks + partial)) + relayout_bytes(spec)
 
 
 # ---------------------------------------------------------------------------------------
@@ -385,6 +390,40 @@ def _stage(a):
     return lax.optimization_barrier(a) if _BARRIERS else a
 
 
+CHAIN = 128
+"""A kernel gradient's contraction is cut into blocks of about this many terms (at most
+`MAX_BLOCKS` of them) whose partial products are added at the end. XLA's CPU matrix
+product sums the whole contraction in one float32 chain, and a kernel gradient contracts
+the batch and every tile: 432 terms for 2 x 8 x 12^3 -> 8 channels, 3x3x3, where one
+chain rounds at 4.7x the error of XLA's convolution, four blocks at 2.5x."""
+MAX_BLOCKS = 4
+"""Every block is one more small matrix product per transform point: more blocks round
+less but run slower (2 x 16 x 8 x 24 x 24 -> 16 channels, 3x3x3, 1152 terms: nine
+blocks took 2.0x the time of one chain, four 1.5x; on 2-D and larger 3-D kernel
+gradients four blocks took 0.86-1.07x)."""
+
+
+def _blocks(spec: ConvSpec, k: int) -> int:
+    """Blocks of a contraction of ``k`` terms: more than one for a kernel gradient only."""
+    return 1 if forward_shaped(spec) else min(-(-k // CHAIN), MAX_BLOCKS)
+
+
+def _contract(v, u, spec: ConvSpec, precision):
+    """``v @ u`` (``(..., M, K) @ (..., K, N)``), in `_blocks` (``K`` zero-padded to whole
+    blocks) summed at the end."""
+    k = v.shape[-1]
+    blocks = _blocks(spec, k)
+    if blocks == 1:
+        return jnp.matmul(v, u, precision=precision)
+    length = -(-k // blocks)
+    if blocks * length > k:
+        v = jnp.pad(v, [(0, 0)] * (v.ndim - 1) + [(0, blocks * length - k)])
+        u = jnp.pad(u, [(0, 0)] * (u.ndim - 2) + [(0, blocks * length - k), (0, 0)])
+    vb = jnp.moveaxis(v.reshape(*v.shape[:-1], blocks, length), -2, -3)  # (.., B, M, L)
+    ub = u.reshape(*u.shape[:-2], blocks, length, u.shape[-1])  # (.., B, L, N)
+    return jnp.sum(jnp.matmul(vb, ub, precision=precision), axis=-3)
+
+
 def _tiles(x, w, spec: ConvSpec, dims, precision):
     """The whole computation for one chunk; ``dims`` fixes the tiles of every dim.
 
@@ -422,7 +461,7 @@ def _tiles(x, w, spec: ConvSpec, dims, precision):
     if CC * ci == 1:
         mt = v * u  # (G, A, N TT, 1) * (G, A, 1, Co): an outer product
     else:
-        mt = jnp.matmul(v, u, precision=precision)  # (G, A, N TT, Co)
+        mt = _contract(v, u, spec, precision)  # (G, A, N TT, Co)
     mt = _stage(mt).reshape(g, *(d.alpha for d in dims), n, *(d.T for d in dims), co)
     for i, d in enumerate(dims):
         mt = _stage(_output_tiles(mt, 1 + i, d))
